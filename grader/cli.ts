@@ -1,0 +1,127 @@
+// dmalab's grader command line.
+//   tsx grader/cli.ts watch [EXERCISE] [--poll] [--json] [--root DIR]     (npm start)
+//   tsx grader/cli.ts verify [--solutions|--stubs|--mutants|--proofs] [--json] [--junit FILE]
+//                            [--classroom FILE] [--only ID,...] [--root DIR]  (npm run verify)
+//   tsx grader/cli.ts reset EXERCISE [--root DIR]
+//   tsx grader/cli.ts hint EXERCISE | lesson EXERCISE | list | stubs
+import { parseArgs } from 'node:util';
+import { CourseError, find_exercise, load_course } from './course.ts';
+
+const HELP = `dmalab grader
+
+  npm start [-- EXERCISE] [--poll] [--json]   watch exercises/, grade on every save
+  npm run verify                              grade every exercise as it stands
+  npm run verify -- --solutions | --stubs | --mutants | --proofs
+                  [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
+  npm run reset -- EXERCISE                   restore the stub (your file is backed up)
+  npm run grader -- hint EXERCISE [N] | lesson EXERCISE | list | stubs
+
+  --root DIR    the course root (default: this repository; or DMALAB_ROOT)
+  --timeout S   watchdog for one hidden test file, in seconds (watch: 4, verify: 60)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      root: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      junit: { type: 'string' },
+      classroom: { type: 'string' },
+      solutions: { type: 'boolean', default: false },
+      stubs: { type: 'boolean', default: false },
+      mutants: { type: 'boolean', default: false },
+      proofs: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      poll: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      workers: { type: 'string' },
+      'no-typecheck': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [cmd = 'watch', ...rest] = positionals;
+  if (values.help || cmd === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const course = await load_course(values.root);
+  const timeout_ms = values.timeout ? Math.round(Number(values.timeout) * 1000) : undefined;
+  switch (cmd) {
+    case 'verify': {
+      const { verify_command } = await import('./verify-cli.ts');
+      const modes = values.proofs
+        ? (['solutions', 'stubs', 'mutants'] as const)
+        : ([values.solutions && 'solutions', values.stubs && 'stubs', values.mutants && 'mutants'].filter(Boolean) as ('solutions' | 'stubs' | 'mutants')[]);
+      return verify_command(course, {
+        modes: modes.length ? [...modes] : ['exercises'],
+        json: values.json,
+        junit: values.junit,
+        classroom: values.classroom,
+        only: values.only?.split(',').map((s) => find_exercise(course, s.trim()).id),
+        timeout_ms,
+        workers: values.workers ? Number(values.workers) : undefined,
+      });
+    }
+    case 'watch': {
+      const { watch } = await import('./watch.ts');
+      return watch(course, {
+        exercise: rest[0] ? find_exercise(course, rest[0]).id : undefined,
+        poll: values.poll,
+        json: values.json,
+        timeout_ms,
+        typecheck: !values['no-typecheck'],
+      });
+    }
+    case 'reset': {
+      if (!rest[0]) throw new CourseError('usage: reset EXERCISE');
+      const { reset } = await import('./progress.ts');
+      const ex = find_exercise(course, rest[0]);
+      const r = reset(course, ex);
+      process.stdout.write(`restored exercises/${ex.id}/ from the pristine stub (${r.source})` + (r.backups.length ? `; your version is in ${r.backups.join(', ')}` : '') + '\n');
+      return 0;
+    }
+    case 'hint': {
+      const ex = find_exercise(course, rest[0] ?? '');
+      const n = rest[1] ? Number(rest[1]) : ex.hints.length;
+      const { render_markdown } = await import('./lesson.ts');
+      ex.hints.slice(0, n).forEach((h, i) => process.stdout.write(`hint ${i + 1}/${ex.hints.length}: ` + render_markdown(h, { color: undefined }).trim() + '\n'));
+      return 0;
+    }
+    case 'lesson': {
+      const ex = find_exercise(course, rest[0] ?? '');
+      const { render_lesson_file } = await import('./lesson.ts');
+      process.stdout.write(render_lesson_file(course, ex));
+      return 0;
+    }
+    case 'list': {
+      const { load_progress } = await import('./progress.ts');
+      const p = load_progress(course);
+      for (const ex of course.exercises) process.stdout.write(`${p.exercises[ex.id]?.done ? '✓' : '·'} ${ex.id}  ${ex.title}\n`);
+      return 0;
+    }
+    case 'stubs': {
+      const { snapshot_stubs } = await import('./materialise.ts');
+      const done = snapshot_stubs(course);
+      process.stdout.write(`grader/stubs/: ${done.length} stubs written from HEAD (${done.join(', ') || 'none'})\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command '${cmd}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+// Exit explicitly once output is flushed: vitest's and tsx's handles can keep the process
+// alive for seconds after the work is done.
+const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+main(process.argv.slice(2)).then(exit, (e: unknown) => {
+  if (e instanceof CourseError) {
+    process.stderr.write(`dmalab: ${e.message}\n`);
+    exit(2);
+  } else {
+    process.stderr.write(`dmalab: ${(e as Error)?.stack ?? e}\n`);
+    exit(1);
+  }
+});

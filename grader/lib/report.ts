@@ -1,0 +1,76 @@
+// What a hidden test reports (docs/contracts.md §3), and the helper that attaches it to the
+// vitest task. Plain data only: no sim types, so the grader never imports the sim.
+
+export interface CallSite {
+  label: string;
+  /** relative to the repository root */
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Diagnostic {
+  /** stable id, e.g. 'DMA_UNMAP_WRONG_SIZE' */
+  code: string;
+  origin: 'dma-debug' | 'kernel' | 'dmalab';
+  /** the text as the kernel prints it, one entry per printed line, no timestamp */
+  lines: string[];
+  sites: CallSite[];
+  /** lesson section that explains it */
+  lesson?: string;
+  /** virtual time */
+  time_ns: number;
+}
+
+export interface TestReport {
+  /** machine shape of the (first failing, else last) run, e.g. 'arm64' */
+  shape: string;
+  /** its seed; the run replays exactly with it */
+  seed: number;
+  diagnostics: Diagnostic[];
+  /** the machine's dmesg lines (tail), kernel format */
+  dmesg: string[];
+  /** last trace events, formatted */
+  trace: string[];
+  /** data checks that failed */
+  data?: string[];
+  /** 'lessons/05-sync-and-ownership.md#who-owns-the-buffer' */
+  lesson?: string;
+}
+
+/** The part of a vitest task (or test context) we need: `{ task }` from the test function's
+ *  context, or the task itself. */
+type TaskLike = { meta: Record<string, unknown> } | { task: { meta: Record<string, unknown> } };
+
+/**
+ * Attach a report to the running test so the grader can show it:
+ *
+ *   test('maps and unmaps', async (ctx) => {
+ *     const r = run_workload(...);            // from sim/testing
+ *     attach_report(ctx, r.report);           // before asserting: a failed expect still reports
+ *     expect(r.diagnostics).toEqual([]);
+ *   });
+ *
+ * Calling it again replaces the report (the last one wins). The report is copied through JSON,
+ * so it must be plain data.
+ */
+export function attach_report(task: TaskLike, report: TestReport): void {
+  const t = 'task' in task ? task.task : task;
+  t.meta.dmalab = JSON.parse(JSON.stringify(report)) as TestReport;
+}
+
+/** Read a report back from vitest's `testCase.meta()` (grader side). */
+export function report_of(meta: Record<string, unknown> | undefined): TestReport | undefined {
+  const r = meta?.dmalab as TestReport | undefined;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.diagnostics)) return undefined;
+  return r;
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    dmalab?: TestReport;
+  }
+  interface ProvidedContext {
+    dmalab_target: string;
+  }
+}

@@ -1,0 +1,43 @@
+// How a hidden test finds the driver under test (docs/contracts.md §2).
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The directory holding the `NN-name/` folders of the driver under test, in order:
+ * the grader's per-file override (proof runs), vitest's `inject('dmalab_target')`, the
+ * environment variable `DMALAB_TARGET`, else `exercises/`.
+ */
+export function target_root(): string {
+  const forced = (globalThis as { __dmalab_target?: string }).__dmalab_target;
+  if (forced) return forced;
+  let provided: string | undefined;
+  try {
+    provided = inject('dmalab_target');
+  } catch {
+    provided = undefined; // not running under vitest
+  }
+  const t = provided || process.env.DMALAB_TARGET;
+  if (t) return isAbsolute(t) ? t : resolve(process.cwd(), t);
+  return join(REPO_ROOT, 'exercises');
+}
+
+/** The path of one file of the driver under test. */
+export function target_file(exerciseId: string, file = 'driver.ts'): string {
+  return join(target_root(), exerciseId, file);
+}
+
+/**
+ * Import the driver under test: `const drv = await load_driver<typeof import(...)>('04-streaming-dma')`.
+ * Each test file gets a fresh module (the grader runs every file in a fresh module graph).
+ */
+export async function load_driver<T = Record<string, unknown>>(exerciseId: string, file = 'driver.ts'): Promise<T> {
+  const path = target_file(exerciseId, file);
+  if (!existsSync(path)) {
+    throw new Error(`dmalab: ${path} does not exist (was it deleted or renamed?)`);
+  }
+  return (await import(/* @vite-ignore */ path)) as T;
+}

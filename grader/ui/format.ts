@@ -1,0 +1,142 @@
+// Verdicts in the terminal: the kernel's words, the learner's call sites as path:line:col.
+import type { ErrorInfo, TestVerdict, Verdict } from '../verdict.ts';
+
+export interface Style {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  cyan(s: string): string;
+}
+
+const wrap = (a: number, b: number) => (s: string) => `\x1b[${a}m${s}\x1b[${b}m`;
+export const COLOR: Style = { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22), cyan: wrap(36, 39) };
+export const PLAIN: Style = { red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s, cyan: (s) => s };
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function use_color(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
+  return !!stream.isTTY;
+}
+
+export function hex(n: number): string {
+  return '0x' + n.toString(16);
+}
+
+export function progress_bar(done: number, total: number, width = 10): string {
+  const n = total ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(n)}${'-'.repeat(width - n)}] ${done}/${total}`;
+}
+
+function loc(e: { file?: string | null; line?: number | null; col?: number | null }): string {
+  return e.file ? `${e.file}:${e.line ?? 0}:${e.col ?? 0}` : '';
+}
+
+export function format_error(e: ErrorInfo, st: Style, ind: string): string {
+  const lines: string[] = [];
+  const where = loc(e);
+  switch (e.kind) {
+    case 'syntax':
+      lines.push(`${st.red('syntax error')} ${where ? st.bold(where) + ': ' : ''}${first_line(e.message)}`);
+      lines.push(...rest_lines(e.message).map((l) => st.dim(l)));
+      break;
+    case 'timeout':
+      lines.push(`${st.red('⏱')} ${e.message}`);
+      break;
+    case 'missing':
+      lines.push(`${st.yellow('!')} ${e.message} — restore it, or \`npm run reset -- <exercise>\``);
+      break;
+    case 'exception':
+      lines.push(`${st.red('Oops:')} ${first_line(e.message)}`);
+      for (const f of e.frames ?? []) lines.push(`  at ${f.method ? f.method + ' ' : ''}${st.bold(loc(f))}`);
+      break;
+    default:
+      lines.push(`${st.red('✗')} ${first_line(e.message)}${where ? ' ' + st.bold(where) : ''}`);
+      lines.push(...rest_lines(e.message).slice(0, 8).map((l) => st.dim(l)));
+  }
+  return lines.map((l) => ind + l + '\n').join('');
+}
+
+function first_line(s: string): string {
+  return s.split('\n')[0] ?? '';
+}
+function rest_lines(s: string): string[] {
+  return s.split('\n').slice(1).filter((l) => l.trim() !== '').slice(0, 12);
+}
+
+export interface DetailOptions {
+  dmesg?: number;
+  trace?: number;
+}
+
+/** One failing test in full: message, diagnostics with sites, data, dmesg, trace, seed/shape. */
+export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: DetailOptions = {}): string {
+  const out: string[] = [];
+  const r = t.report;
+  if (t.error && t.error.kind !== 'assertion') out.push(format_error(t.error, st, ind).trimEnd().replace(new RegExp('^' + ind), ''));
+  else if (t.message) out.push(...t.message.split('\n').filter(Boolean).slice(0, 6).map((l) => st.yellow(l)));
+  for (const d of t.diagnostics) {
+    d.lines.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
+    for (const s of d.sites) out.push(`${s.label}: ${st.bold(`${s.file}:${s.line}:${s.col}`)}`);
+  }
+  for (const dl of r?.data ?? []) out.push(`${st.red('→')} ${dl}`);
+  const nd = o.dmesg ?? 5;
+  const nt = o.trace ?? 10;
+  if (r?.dmesg?.length) {
+    out.push(st.dim(`dmesg (last ${Math.min(nd, r.dmesg.length)}):`));
+    out.push(...r.dmesg.slice(-nd).map((l) => st.dim('  ' + l)));
+  }
+  if (r?.trace?.length) {
+    out.push(st.dim(`trace (last ${Math.min(nt, r.trace.length)} events):`));
+    out.push(...r.trace.slice(-nt).map((l) => st.dim('  ' + l)));
+  }
+  if (r) {
+    const lesson = r.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
+    out.push(st.dim(`seed ${hex(r.seed)} · machine ${r.shape}${lesson ? ` · read ${lesson}` : ''}`));
+  }
+  return out.map((l) => ind + l + '\n').join('');
+}
+
+/** The body of a verdict: errors, then each test with ✓/✗ and details for the failing ones. */
+export function format_verdict_body(v: Verdict, st: Style, o: DetailOptions & { details?: number } = {}): string {
+  let s = '';
+  for (const e of v.errors) s += format_error(e, st, ' ');
+  let shown = 0;
+  for (const t of v.tests) {
+    if (t.passed) {
+      s += ` ${st.green('✓')} ${t.name}\n`;
+    } else if (t.state === 'skipped') {
+      s += ` ${st.dim('- ' + t.name + ' (skipped)')}\n`;
+    } else {
+      s += ` ${st.red('✗')} ${t.name}\n`;
+      if (shown++ < (o.details ?? 2)) s += format_test_detail(t, st, '   ', o);
+      else if (t.diagnostics.length) s += `   ${st.dim(t.diagnostics.map((d) => d.code).join(', '))}\n`;
+      else if (t.message) s += `   ${st.dim(first_line(t.message))}\n`;
+    }
+  }
+  return s;
+}
+
+/** Short form for `verify`: errors and failing tests, first lines only. */
+export function format_verdict_brief(v: Verdict, ind = '  '): string {
+  let s = '';
+  for (const e of v.errors) s += `${ind}${e.kind}: ${first_line(e.message)}${e.file ? ` (${loc(e)})` : ''}\n`;
+  for (const t of v.tests.filter((x) => !x.passed && x.state !== 'skipped')) {
+    s += `${ind}✗ ${t.name}${t.message ? ': ' + first_line(t.message) : ''}\n`;
+    for (const d of t.diagnostics) s += `${ind}    ${d.code}${d.file ? ` at ${loc(d)}` : ''}: ${first_line(d.message)}\n`;
+  }
+  return s;
+}
+
+export function headline(v: Verdict): string {
+  if (v.passed) return `✓ all ${v.tests.length} hidden tests pass`;
+  const e = v.errors[0];
+  if (e?.kind === 'syntax') return '✗ does not compile';
+  if (e?.kind === 'timeout') return `✗ timed out after ${v.timed_out_s ?? '?'} s`;
+  if (e?.kind === 'missing') return '✗ file missing';
+  const bad = v.tests.filter((t) => !t.passed).length;
+  if (v.tests.length === 0) return '✗ the hidden tests did not run';
+  return `✗ ${bad} of ${v.tests.length} hidden tests fail`;
+}

@@ -1,0 +1,105 @@
+// What the grader concludes from one run of an exercise's hidden tests against one target.
+// This is also the `verdict` event of `--json` (NDJSON), so keep it plain data.
+import type { Diagnostic, TestReport } from './lib/report.ts';
+
+export type VariantKind = 'exercise' | 'solution' | 'stub' | 'mutant';
+
+export interface Variant {
+  kind: VariantKind;
+  /** mutant id when kind is 'mutant' */
+  mutant?: string;
+}
+
+export interface Frame {
+  file: string;
+  line: number;
+  col: number;
+  method?: string;
+}
+
+export interface ErrorInfo {
+  /** syntax: the driver does not parse; timeout: killed by the watchdog; exception: thrown by
+   *  code (learner's or sim's); assertion: a test's expect failed; load: the test file could not
+   *  run; missing: a file of the exercise is gone */
+  kind: 'syntax' | 'timeout' | 'exception' | 'assertion' | 'load' | 'missing';
+  message: string;
+  /** where, relative to the course root, when known */
+  file?: string;
+  line?: number;
+  col?: number;
+  /** the learner's frames (course-relative), innermost first */
+  frames?: Frame[];
+}
+
+export interface VerdictDiagnostic {
+  code: string;
+  /** the kernel's text, lines joined with '\n' */
+  message: string;
+  /** first call site, course-relative (null when the checker had none) */
+  file: string | null;
+  line: number | null;
+  col: number | null;
+  origin: Diagnostic['origin'];
+  lines: string[];
+  sites: Diagnostic['sites'];
+  lesson?: string;
+}
+
+export interface TestVerdict {
+  name: string;
+  passed: boolean;
+  state: 'passed' | 'failed' | 'skipped' | 'pending';
+  ms: number;
+  /** the assertion error the test wrote for the learner */
+  message?: string;
+  error?: ErrorInfo;
+  diagnostics: VerdictDiagnostic[];
+  report?: TestReport;
+}
+
+export interface Verdict {
+  event: 'verdict';
+  exercise: string;
+  variant: VariantKind;
+  mutant?: string;
+  passed: boolean;
+  /** wall-clock ms of the run that produced it */
+  ms: number;
+  /** content hash of the graded files (exercise variant) */
+  hash?: string;
+  tests: TestVerdict[];
+  /** errors outside any one test: syntax error, timeout, a test file that failed to load */
+  errors: ErrorInfo[];
+  /** set when the watchdog killed the run */
+  timed_out_s?: number;
+}
+
+export function to_verdict_diagnostic(d: Diagnostic): VerdictDiagnostic {
+  const s = d.sites?.[0];
+  return {
+    code: d.code,
+    message: (d.lines ?? []).join('\n'),
+    file: s?.file ?? null,
+    line: s?.line ?? null,
+    col: s?.col ?? null,
+    origin: d.origin,
+    lines: d.lines ?? [],
+    sites: d.sites ?? [],
+    ...(d.lesson ? { lesson: d.lesson } : {}),
+  };
+}
+
+export function variant_key(v: Variant): string {
+  return v.kind === 'mutant' ? `mutant-${v.mutant}` : v.kind;
+}
+
+export function variant_label(v: Variant): string {
+  return v.kind === 'mutant' ? `mutant ${v.mutant}` : v.kind;
+}
+
+/** All diagnostic codes reported by failing tests of a verdict. */
+export function failing_codes(v: Verdict): Set<string> {
+  const codes = new Set<string>();
+  for (const t of v.tests) if (!t.passed) for (const d of t.diagnostics) codes.add(d.code);
+  return codes;
+}

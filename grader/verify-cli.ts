@@ -1,0 +1,58 @@
+// `npm run verify`: text, NDJSON, JUnit and Classroom outputs around verify().
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Course } from './course.ts';
+import { classroom, junit } from './reporters.ts';
+import { format_verdict_brief } from './ui/format.ts';
+import { type Mode, type ProofResult, verify } from './verify.ts';
+
+export interface VerifyCommandOptions {
+  modes: Mode[];
+  json?: boolean;
+  junit?: string;
+  classroom?: string;
+  only?: string[];
+  timeout_ms?: number;
+  workers?: number;
+}
+
+export async function verify_command(course: Course, o: VerifyCommandOptions): Promise<number> {
+  const t0 = performance.now();
+  const out = (s: string) => process.stdout.write(s);
+  if (o.json) out(JSON.stringify({ event: 'start', modes: o.modes, exercises: course.exercises.map((e) => e.id) }) + '\n');
+  else out(`dmalab verify: ${o.modes.join(', ')} · ${course.exercises.length} exercises\n`);
+  const results = await verify(course, {
+    modes: o.modes,
+    only: o.only,
+    timeout_ms: o.timeout_ms,
+    workers: o.workers,
+    on_result(r: ProofResult) {
+      if (o.json) {
+        if (r.verdict) out(JSON.stringify(r.verdict) + '\n');
+        if (r.mode !== 'exercises') out(JSON.stringify({ ...r, verdict: undefined }) + '\n');
+      } else {
+        out(`${r.ok ? '✓' : '✗'} ${r.what}\n`);
+        if (!r.ok && r.verdict && r.mode !== 'mutants') out(format_verdict_brief(r.verdict, '    '));
+      }
+    },
+  });
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  const ms = Math.round(performance.now() - t0);
+  if (o.junit) {
+    const f = resolve(o.junit);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, junit(results));
+  }
+  if (o.classroom) {
+    const r = classroom(course, results);
+    const f = resolve(o.classroom);
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, JSON.stringify(r, null, 2) + '\n');
+    // In a GitHub Actions step, also expose it the way Classroom's reporter reads it.
+    if (process.env.GITHUB_OUTPUT) appendFileSync(process.env.GITHUB_OUTPUT, `result=${Buffer.from(JSON.stringify(r)).toString('base64')}\n`);
+  }
+  if (o.json) out(JSON.stringify({ event: 'summary', passed, failed, ms }) + '\n');
+  else out(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 && results.length > 0 ? 0 : failed ? 1 : 0;
+}

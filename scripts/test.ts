@@ -1,0 +1,56 @@
+// `npm test`: the unit tests (root vitest.config.ts), then the course proofs for every exercise
+// in grader/manifest.ts: each solution passes, each pristine stub fails, each mutant is caught
+// with its expected diagnostic codes. Never reads the learner's exercises/ (stubs come from
+// grader/stubs/ or git HEAD). Last line: `N passed, N failed`; exit 1 on any failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, load_course } from '../grader/course.ts';
+import { format_verdict_brief } from '../grader/ui/format.ts';
+import { verify } from '../grader/verify.ts';
+
+const args = process.argv.slice(2);
+const skip_unit = args.includes('--proofs-only');
+const skip_proofs = args.includes('--unit-only');
+
+let passed = 0;
+let failed = 0;
+
+if (!skip_unit) {
+  const out = join(REPO_ROOT, '.dmalab', 'unit-results.json');
+  mkdirSync(join(REPO_ROOT, '.dmalab'), { recursive: true });
+  rmSync(out, { force: true });
+  console.log('── unit tests (vitest.config.ts)');
+  const r = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } },
+  );
+  if (existsSync(out)) {
+    const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { status: string; assertionResults: unknown[] }[] };
+    passed += j.numPassedTests;
+    failed += j.numFailedTests;
+    // a test file that failed to load has no assertions but must count as a failure
+    failed += j.testResults.filter((t) => t.status === 'failed' && t.assertionResults.length === 0).length;
+  }
+  if (r.status !== 0 && failed === 0) failed++; // vitest failed without a result file
+}
+
+if (!skip_proofs) {
+  const course = await load_course(REPO_ROOT);
+  console.log(`── proofs: ${course.exercises.length} exercises × (solution, stub, mutants)`);
+  const results = await verify(course, {
+    modes: ['solutions', 'stubs', 'mutants'],
+    on_result(r) {
+      console.log(`${r.ok ? '✓' : '✗'} ${r.what}`);
+      if (!r.ok && r.verdict && r.mode === 'solutions') process.stdout.write(format_verdict_brief(r.verdict, '    '));
+    },
+  });
+  for (const r of results) {
+    if (r.ok) passed++;
+    else failed++;
+  }
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.stdout.write('', () => process.exit(failed ? 1 : 0));
