@@ -211,8 +211,27 @@ export class Engine {
         errors.push(to_error(root, item, e));
       }
     }
+    // One syntax error, not one per test that tried to load the driver.
+    const syn = tests.map((t) => t.error).find((e) => e?.kind === 'syntax') ?? errors.find((e) => e.kind === 'syntax');
+    if (syn) {
+      if (!errors.includes(syn)) errors.unshift(syn);
+      for (const t of tests) {
+        if (t.error?.kind === 'syntax') {
+          delete t.error;
+          t.message = 'the driver does not compile';
+        }
+      }
+    }
     if (limit !== undefined) {
-      for (const t of tests) if (t.state === 'pending') t.state = 'failed';
+      const hung = tests.find((t) => t.state !== 'passed' && t.state !== 'skipped');
+      const te = errors.find((e) => e.kind === 'timeout');
+      if (hung && te && !te.message.includes(' in "')) te.message = te.message.replace(' s:', ` s in "${hung.name}":`);
+      for (const t of tests) {
+        if (t.state === 'pending' || (t.state === 'failed' && !t.error && !t.message)) {
+          t.state = 'failed';
+          t.message = t === hung ? `timed out after ${fmt_s(limit)} s` : 'not run (the worker was stopped)';
+        }
+      }
       // drop vitest's own noise about the killed worker
       for (let i = errors.length - 1; i >= 0; i--) {
         if (errors[i]!.kind !== 'timeout' && /exited unexpectedly|emitted error|Cancelled/.test(errors[i]!.message)) errors.splice(i, 1);
@@ -272,46 +291,54 @@ interface SerializedErr {
   name?: string;
   stack?: string;
   stacks?: { file: string; line: number; column: number; method?: string }[];
-  frame?: string;
+  __vitest_rollup_error__?: { id?: string; plugin?: string };
   loc?: { file?: string; line: number; column: number };
   id?: string;
-  plugin?: string;
-  code?: string;
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+export function strip_ansi(s: string): string {
+  return s.replace(ANSI, '');
 }
 
 /** Classify an error vitest reported, and keep the learner's frames. */
 export function to_error(root: string, item: RunItem, raw: unknown): ErrorInfo {
   const e = (raw ?? {}) as SerializedErr;
-  const message = String(e.message ?? raw);
+  const message = strip_ansi(String(e.message ?? raw));
   const target_dir = join(item.target, item.exercise.id) + '/';
   const mine = (f: string) => f.replace(/^file:\/\//, '').startsWith(target_dir);
-  // Syntax errors: Vite's transform (oxc / esbuild) reports the file and location.
-  const syn = syntax_location(e, message);
+  // Syntax errors: Vite's transform (oxc) names the file and the location.
+  const syn = syntax_error(e, message);
   if (syn && mine(syn.file)) {
-    return { kind: 'syntax', message: clean_syntax_message(message), file: relp(root, syn.file), line: syn.line, col: syn.col };
+    return { kind: 'syntax', message: syn.message, file: relp(root, syn.file), line: syn.line, col: syn.col };
   }
   const frames: Frame[] = (e.stacks ?? [])
     .filter((s) => mine(s.file))
-    .map((s) => ({ file: relp(root, s.file), line: s.line, col: s.column, ...(s.method ? { method: s.method } : {}) }));
-  const assertion = e.name === 'AssertionError' || /^AssertionError/.test(e.name ?? '') || 'expected' in (e as object);
-  const kind: ErrorInfo['kind'] = assertion ? 'assertion' : frames.length ? 'exception' : e.name === 'Error' || e.name === 'TypeError' || e.name === 'RangeError' || e.name === 'ReferenceError' ? 'exception' : 'load';
+    .map((s) => ({ file: relp(root, s.file), line: s.line, col: s.column, ...(s.method ? { method: s.method.replace(/^Module\./, '') } : {}) }));
+  const assertion = /AssertionError/.test(e.name ?? '') || 'expected' in (e as object);
+  const kind: ErrorInfo['kind'] = assertion ? 'assertion' : syn ? 'load' : frames.length || /Error$/.test(e.name ?? '') ? 'exception' : 'load';
   const head = !assertion && e.name && e.name !== 'Error' && !message.startsWith(e.name) ? `${e.name}: ${message}` : message;
   return { kind, message: head, ...(frames[0] ? { file: frames[0].file, line: frames[0].line, col: frames[0].col, frames } : {}) };
 }
 
-function syntax_location(e: SerializedErr, message: string): { file: string; line: number; col: number } | undefined {
-  if (e.loc && (e.loc.file || e.id)) return { file: (e.loc.file ?? e.id)!, line: e.loc.line, col: e.loc.column + (e.plugin ? 0 : 0) };
-  const m = /(\/[^\s:'"]+\.ts):(\d+):(\d+)/.exec(message);
-  if (m && /Transform failed|Parse|SyntaxError|Unexpected|Expected|PARSE_ERROR|ERROR:/i.test(message + (e.name ?? '') + (e.code ?? ''))) {
-    return { file: m[1]!, line: Number(m[2]), col: Number(m[3]) };
-  }
-  if (e.name === 'SyntaxError' && e.id) return { file: e.id, line: 0, col: 0 };
-  return undefined;
-}
-
-function clean_syntax_message(message: string): string {
-  return message
-    .replace(/^Transform failed with \d+ errors?:\s*/i, '')
-    .replace(/\/[^\s:'"]+\.ts:\d+:\d+:\s*/, '')
-    .trim();
+function syntax_error(e: SerializedErr, message: string): { file: string; line: number; col: number; message: string } | undefined {
+  const id = e.__vitest_rollup_error__?.id ?? e.id;
+  const parse = /Transform failed|PARSE_ERROR|SyntaxError|Expected|Unexpected/.test(message) || e.name === 'SyntaxError';
+  if (!parse || (!id && !/\.ts:\d+:\d+/.test(message))) return undefined;
+  const at = /([^\s[\]]+\.ts):(\d+):(\d+)/.exec(message);
+  const file = id ?? at?.[1] ?? '';
+  const lines = message.split('\n');
+  const head = lines.find((l) => /^\[[A-Z_]+\]/.test(l.trim())) ?? lines.find((l) => l.trim() && !/^Transform failed/.test(l)) ?? lines[0] ?? '';
+  const text = head.replace(/^\s*\[[A-Z_]+\]\s*/, '').replace(/^Transform failed with \d+ errors?:\s*/, '').trim();
+  // keep the code frame (oxc draws it with box characters)
+  const frame = lines
+    .slice(lines.indexOf(head) + 1)
+    .filter((l) => /[│╭╰┬]/.test(l) && !/\[ .*:\d+:\d+ \]/.test(l))
+    .map((l) => l.replace(/\s+$/, ''));
+  return {
+    file,
+    line: at ? Number(at[2]) : (e.loc?.line ?? 0),
+    col: at ? Number(at[3]) : (e.loc?.column ?? 0),
+    message: [text || 'syntax error', ...frame].join('\n'),
+  };
 }

@@ -1,0 +1,429 @@
+// `npm start`: watch exercises/, grade the saved exercise at once, show the verdict.
+//
+// Timing model: a save starts a run immediately (no debounce). A save that arrives while a run
+// is in flight cancels that run (vitest stops between tests; a stuck process is killed) and the
+// newest content is graded next; a verdict is shown only if the files still hold the content it
+// graded, so the last verdict always matches the last save. The test worker is warm
+// (runner/warm-pool.ts); a learner's infinite loop is killed by the pool's watchdog and
+// reported as "timed out after N s".
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { watch as chokidar_watch, type FSWatcher } from 'chokidar';
+import { type Course, hash_files, paths, rel } from './course.ts';
+import type { Exercise } from './lib/manifest-types.ts';
+import { headings, render_lesson_file, render_markdown } from './lesson.ts';
+import { done_count, first_unfinished, load_progress, type Progress, record, save_progress } from './progress.ts';
+import { Engine } from './runner/engine.ts';
+import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
+import { COLOR, PLAIN, format_verdict_body, headline, progress_bar, use_color } from './ui/format.ts';
+import type { Verdict } from './verdict.ts';
+
+export interface WatchOptions {
+  exercise?: string;
+  poll?: boolean;
+  json?: boolean;
+  timeout_ms?: number;
+  typecheck?: boolean;
+  /** ms between checks for saves the watcher did not report (default 2000; 0 = off) */
+  missed_save_check_ms?: number;
+}
+
+/** Editor temp and backup files: vim (.swp, .swx, ~, 4913), emacs (.#x, #x#), JetBrains, etc. */
+export function is_temp_file(p: string): boolean {
+  const b = p.split(/[\\/]/).pop() ?? '';
+  return (
+    /\.sw[a-p x]$/.test(b) ||
+    b.endsWith('~') ||
+    b.startsWith('.#') ||
+    /^#.*#$/.test(b) ||
+    b === '4913' ||
+    /\.(tmp|bak|orig|crswap)$/.test(b) ||
+    /___jb_(tmp|old|bak)___$/.test(b) ||
+    /\.tmp\.\d+/.test(b) ||
+    b === '.DS_Store'
+  );
+}
+
+/** WSL on a Windows drive, where inotify does not see Windows-side writes. */
+function likely_needs_polling(root: string): string | undefined {
+  if ((process.env.WSL_DISTRO_NAME || process.env.WSL_INTEROP) && root.startsWith('/mnt/')) {
+    return 'this looks like WSL with the course on a Windows drive';
+  }
+  return undefined;
+}
+
+type View = 'verdict' | 'lesson';
+
+export async function watch(course: Course, opts: WatchOptions): Promise<number> {
+  const json = !!opts.json;
+  const tty = !json && !!process.stdout.isTTY;
+  const st = !json && use_color() ? COLOR : PLAIN;
+  const out = (s: string) => process.stdout.write(s);
+  const emit = (o: object) => out(JSON.stringify(o) + '\n');
+  const exdir = paths.exercises(course);
+
+  if (course.exercises.length === 0) {
+    if (json) emit({ event: 'error', message: 'the course has no exercises yet (grader/manifest.ts is empty)' });
+    else out('dmalab: the course has no exercises yet (grader/manifest.ts is empty)\n');
+    return 1;
+  }
+
+  const progress: Progress = load_progress(course);
+  let current: Exercise =
+    course.exercises.find((e) => e.id === opts.exercise) ??
+    course.exercises.find((e) => e.id === progress.current) ??
+    first_unfinished(course, progress) ??
+    course.exercises[course.exercises.length - 1]!;
+
+  const engine = await Engine.create(course, { workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 4000 });
+  const checker = opts.typecheck === false ? undefined : new TypeChecker(course.root);
+
+  // ----- state shown on screen
+  const last = new Map<string, Verdict>();
+  const types = new Map<string, { hash: string; diagnostics: TypeDiagnostic[] }>();
+  let view: View = 'verdict';
+  let status = '';
+  let notice = '';
+  let hints_shown = 0;
+
+  function render(): void {
+    if (json) return;
+    const v = last.get(current.id);
+    let s = '';
+    if (view === 'lesson') {
+      s += render_lesson_file(course, current, { color: st === COLOR });
+      s += st.dim(`\n ${current.lesson} · any key: back to the verdict\n`);
+    } else {
+      const num = current.id.slice(0, 2);
+      const name = current.id.slice(3);
+      const head = ` ${st.bold(num + ' ' + name)}  ${v ? (v.passed ? st.green(headline(v)) : st.red(headline(v))) : st.dim(status || 'not graded yet')}`;
+      const bar = progress_bar(done_count(course, progress), course.exercises.length);
+      const cols = process.stdout.columns ?? 100;
+      const pad = Math.max(2, cols - vislen(head) - bar.length - 1);
+      s += head + ' '.repeat(pad) + bar + '\n';
+      s += st.dim(` ${current.title} · edit exercises/${current.id}/${current.files[0]} · read ${current.lesson}`) + '\n';
+      if (v) s += format_verdict_body(v, st);
+      const td = types.get(current.id);
+      if (td && v && td.hash === v.hash && td.diagnostics.length) {
+        s += st.yellow(` types (tsx does not check them; fix them too):`) + '\n';
+        for (const d of td.diagnostics.slice(0, 5)) s += `   ${st.bold(`${rel(course, d.file)}:${d.line}:${d.col}`)} TS${d.code}: ${d.message.split('\n')[0]}\n`;
+        if (td.diagnostics.length > 5) s += st.dim(`   … and ${td.diagnostics.length - 5} more (npm run typecheck)`) + '\n';
+      }
+      if (v && !v.passed) {
+        const pointer = lesson_pointer(v);
+        if (pointer) s += st.dim(` → lesson: ${pointer}`) + '\n';
+      }
+      if (v?.passed) {
+        s += st.green(` ✓ ${current.id} is done.`) + ` Compare with the reference solution: ${st.bold(`solutions/${current.id}/${current.files[0]}`)}\n`;
+        const nxt = next_exercise();
+        s += nxt ? ` press n for ${nxt.id}\n` : ` that was the last exercise: well done.\n`;
+      }
+      for (let i = 0; i < hints_shown && i < current.hints.length; i++) {
+        s += st.cyan(` hint ${i + 1}/${current.hints.length}: `) + render_markdown(current.hints[i]!, { color: st === COLOR }).trim() + '\n';
+      }
+      if (status && v) s += st.dim(` ${status}`) + '\n';
+      if (notice) s += st.yellow(` ${notice}`) + '\n';
+      s += st.dim(' h hint · l lesson · n next · r rerun · q quit') + '\n';
+    }
+    if (tty) out('\x1b[2J\x1b[3J\x1b[H' + s);
+    else out(s + '\n');
+  }
+
+  function lesson_pointer(v: Verdict): string | undefined {
+    for (const t of v.tests) {
+      if (t.passed) continue;
+      const l = t.report?.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
+      if (l) return section_name(l);
+    }
+    return undefined;
+  }
+
+  function section_name(l: string): string {
+    const [file, anchor] = l.split('#');
+    if (!anchor || !file) return l;
+    try {
+      const src = existsSync(join(course.root, file)) ? require_text(join(course.root, file)) : '';
+      const h = headings(src).find((x) => x.anchor === anchor);
+      return h ? `${file} § "${h.text}"` : l;
+    } catch {
+      return l;
+    }
+  }
+
+  function next_exercise(): Exercise | undefined {
+    const i = course.exercises.indexOf(current);
+    return course.exercises[i + 1];
+  }
+
+  // ----- grading loop
+  let want: { id: string; force: boolean } | null = null;
+  let pumping = false;
+  const graded_hash = new Map<string, string>();
+
+  function request(id: string, force = false): void {
+    want = { id, force: force || want?.force === true };
+    if (engine.busy) void engine.cancel();
+    void pump();
+  }
+
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (want) {
+        const { id, force } = want;
+        want = null;
+        const ex = course.exercises.find((e) => e.id === id);
+        if (!ex) continue;
+        const hash = hash_files(exdir, ex);
+        if (!force && graded_hash.get(id) === hash && last.has(id)) continue; // touched, not changed
+        if (id === current.id) {
+          status = 'checking…';
+          if (json) emit({ event: 'run', exercise: id, hash });
+          else if (!last.has(id) || tty) render();
+        }
+        const t0 = performance.now();
+        const [v] = await engine.run([{ exercise: ex, variant: { kind: 'exercise' }, target: exdir, hash }]);
+        if (want) continue; // a newer save: this verdict is stale
+        if (hash_files(exdir, ex) !== hash) {
+          want = { id, force: true }; // changed under us without an event: grade again
+          continue;
+        }
+        if (!v) continue;
+        v.ms = Math.round(performance.now() - t0);
+        publish(ex, v, hash);
+      }
+    } catch (e) {
+      notice = `grader error: ${(e as Error).message} (press r to retry)`;
+      if (json) emit({ event: 'error', message: String((e as Error)?.stack ?? e) });
+      render();
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function publish(ex: Exercise, v: Verdict, hash: string): void {
+    last.set(ex.id, v);
+    graded_hash.set(ex.id, hash);
+    const changed = record(progress, ex.id, v.passed, hash);
+    progress.current = current.id;
+    save_progress(course, progress);
+    status = `graded in ${v.ms} ms`;
+    if (json) {
+      emit(v);
+      if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
+    } else if (ex.id === current.id) {
+      view = 'verdict';
+      render();
+    }
+    if (checker && v.errors.every((e) => e.kind !== 'syntax' && e.kind !== 'missing')) {
+      const files = ex.files.map((f) => join(exdir, ex.id, f));
+      void checker.check(files).then((r) => {
+        if (!r || hash_files(exdir, ex) !== hash) return;
+        types.set(ex.id, { hash, diagnostics: r.diagnostics });
+        if (json) emit({ event: 'typecheck', exercise: ex.id, hash, ms: r.ms, diagnostics: r.diagnostics.map((d) => ({ ...d, file: rel(course, d.file) })) });
+        else if (r.diagnostics.length && ex.id === current.id && view === 'verdict') render();
+      });
+    }
+  }
+
+  // ----- file watching
+  const poll = !!opts.poll || process.env.CHOKIDAR_USEPOLLING === '1';
+  const why_poll = likely_needs_polling(course.root);
+  const watcher: FSWatcher = chokidar_watch([exdir, join(course.root, 'lessons')], {
+    ignoreInitial: true,
+    atomic: !poll ? true : 100,
+    usePolling: poll,
+    interval: 200,
+    ignored: (p, stats) => is_temp_file(p) || (!!stats?.isFile() && !/\.(ts|md)$/.test(p)),
+  });
+  let last_event_at = 0;
+  const seen_mtime = new Map<string, number>();
+
+  watcher.on('all', (ev, p) => {
+    last_event_at = Date.now();
+    if (p.endsWith('.md')) {
+      if (view === 'lesson' && !json) render();
+      return;
+    }
+    const r = relative(exdir, p);
+    if (r.startsWith('..')) return;
+    const [id, ...restp] = r.split(sep);
+    const ex = course.exercises.find((e) => e.id === id);
+    if (!ex) return;
+    const file = restp.join('/');
+    for (const f of ex.files) {
+      const fp = join(exdir, ex.id, f);
+      seen_mtime.set(fp, mtime(fp));
+    }
+    if (ev === 'unlink' || ev === 'unlinkDir') {
+      const what = ev === 'unlinkDir' ? `exercises/${id}/` : `exercises/${id}/${file}`;
+      if (ev === 'unlinkDir' || ex.files.includes(file)) {
+        notice = `${what} was deleted or renamed. Put it back, or restore the stub: npm run reset -- ${id}`;
+        if (json) emit({ event: 'notice', exercise: id, message: notice });
+      }
+    } else if (notice.startsWith(`exercises/${id}`)) {
+      notice = '';
+    }
+    if (ev === 'addDir') return;
+    if (id !== current.id) {
+      current = ex;
+      hints_shown = progress.exercises[ex.id]?.hints_seen ?? 0;
+      view = 'verdict';
+    }
+    request(id);
+  });
+  watcher.on('error', (e) => {
+    const err = e as NodeJS.ErrnoException;
+    notice =
+      err.code === 'ENOSPC'
+        ? 'the system limit on file watches is reached: try `npm start -- --poll`, or raise fs.inotify.max_user_watches'
+        : `file watching failed (${err.message}): try \`npm start -- --poll\`, and press r to grade`;
+    if (json) emit({ event: 'notice', message: notice });
+    else render();
+  });
+
+  // A save the watcher did not report (WSL on /mnt/c, network filesystems): notice it by mtime,
+  // grade anyway, and suggest --poll.
+  const check_ms = opts.missed_save_check_ms ?? 2000;
+  const missed = check_ms
+    ? setInterval(() => {
+        for (const f of current.files) {
+          const fp = join(exdir, current.id, f);
+          const m = mtime(fp);
+          const seen = seen_mtime.get(fp);
+          if (seen === undefined) {
+            seen_mtime.set(fp, m);
+            continue;
+          }
+          if (m !== seen && Date.now() - last_event_at > check_ms) {
+            seen_mtime.set(fp, m);
+            if (!poll) {
+              notice = 'a save was not reported by the file watcher: restart with `npm start -- --poll`';
+              if (json) emit({ event: 'notice', message: notice, hint: 'poll' });
+            }
+            request(current.id);
+          }
+        }
+      }, check_ms)
+    : undefined;
+  missed?.unref();
+
+  // ----- keys (TTY) or line commands (pipes: tests, tools)
+  let quit!: () => void;
+  const done = new Promise<void>((res) => (quit = res));
+
+  function key(k: string): void {
+    if (view === 'lesson' && k !== 'q' && k !== '\u0003') {
+      view = 'verdict';
+      render();
+      return;
+    }
+    switch (k) {
+      case 'q':
+      case '\u0003':
+        quit();
+        return;
+      case 'h': {
+        if (hints_shown < current.hints.length) hints_shown++;
+        (progress.exercises[current.id] ??= { done: false }).hints_seen = Math.max(hints_shown, progress.exercises[current.id]?.hints_seen ?? 0);
+        save_progress(course, progress);
+        if (json) emit({ event: 'hint', exercise: current.id, n: hints_shown, of: current.hints.length, text: current.hints[hints_shown - 1] ?? null });
+        render();
+        return;
+      }
+      case 'l':
+        view = 'lesson';
+        if (json) emit({ event: 'lesson', exercise: current.id, text: render_lesson_file(course, current, { color: false }) });
+        render();
+        return;
+      case 'n': {
+        const nxt = next_exercise();
+        if (!nxt) {
+          notice = 'this is the last exercise';
+          render();
+          return;
+        }
+        current = nxt;
+        progress.current = nxt.id;
+        save_progress(course, progress);
+        hints_shown = progress.exercises[nxt.id]?.hints_seen ?? 0;
+        notice = '';
+        if (json) emit({ event: 'exercise', exercise: nxt.id });
+        request(nxt.id, true);
+        render();
+        return;
+      }
+      case 'r':
+        request(current.id, true);
+        return;
+      default:
+    }
+  }
+
+  let rl: ReturnType<typeof createInterface> | undefined;
+  if (process.stdin.isTTY && !json) {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      for (const ch of d) key(ch);
+    });
+  } else {
+    rl = createInterface({ input: process.stdin });
+    rl.on('line', (line) => {
+      const [cmd, arg] = line.trim().split(/\s+/);
+      if (cmd === 'grade' && arg) {
+        const ex = course.exercises.find((e) => e.id === arg);
+        if (ex) {
+          current = ex;
+          request(ex.id, true);
+        }
+      } else if (cmd) key(cmd[0]!);
+    });
+    rl.on('close', () => {
+      if (!json) return; // stdin closed (e.g. </dev/null): keep watching
+    });
+  }
+  process.on('SIGINT', () => quit());
+  process.on('SIGTERM', () => quit());
+  if (tty) process.stdout.on('resize', () => render());
+
+  await new Promise<void>((res) => watcher.once('ready', () => res()));
+  progress.current = current.id;
+  save_progress(course, progress);
+  if (json) emit({ event: 'ready', exercise: current.id, root: course.root, poll, exercises: course.exercises.map((e) => e.id) });
+  if (why_poll && !poll) {
+    notice = `${why_poll}: if saves are not graded, restart with \`npm start -- --poll\``;
+    if (json) emit({ event: 'notice', message: notice, hint: 'poll' });
+  }
+  hints_shown = progress.exercises[current.id]?.hints_seen ?? 0;
+  request(current.id, true);
+
+  await done;
+  if (missed) clearInterval(missed);
+  if (process.stdin.isTTY && !json) process.stdin.setRawMode(false);
+  rl?.close();
+  checker?.close();
+  await watcher.close();
+  await engine.close();
+  if (json) emit({ event: 'quit' });
+  return 0;
+}
+
+function mtime(p: string): number {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+function vislen(s: string): number {
+  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+function require_text(p: string): string {
+  return statSync(p).isFile() ? readFileSync(p, 'utf8') : '';
+}
