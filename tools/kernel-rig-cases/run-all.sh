@@ -29,6 +29,8 @@ sync-errors             | --iommu
 sync-errors             | --mem 256 --append swiotlb=force
 cacheline-overlap       |
 map-rodata              |
+map-module-static       |
+map-module-static       | --iommu
 leak-coherent           |
 leak-coherent           | --iommu
 leak-sg                 |
