@@ -17,7 +17,7 @@ const HELP = `dmalab grader
   npm run grader -- hint EXERCISE [N] | lesson EXERCISE | list | stubs
 
   --root DIR    the course root (default: this repository; or DMALAB_ROOT)
-  --timeout S   watchdog for one hidden test file, in seconds (watch: 4, verify: 60)
+  --timeout S   watchdog for one hidden test file, in seconds (watch: 3, verify: 60)
 `;
 
 async function main(argv: string[]): Promise<number> {

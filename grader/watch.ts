@@ -76,7 +76,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     first_unfinished(course, progress) ??
     course.exercises[course.exercises.length - 1]!;
 
-  const engine = await Engine.create(course, { workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 4000 });
+  const engine = await Engine.create(course, { workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 3000 });
   const checker = opts.typecheck === false ? undefined : new TypeChecker(course.root);
 
   // ----- state shown on screen
@@ -161,9 +161,16 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   let pumping = false;
   const graded_hash = new Map<string, string>();
 
+  let in_flight: { id: string; hash: string } | null = null;
+
   function request(id: string, force = false): void {
+    if (!force && in_flight?.id === id) {
+      const ex = course.exercises.find((e) => e.id === id);
+      // editors often write twice per save (truncate, then write): same content, keep the run
+      if (ex && hash_files(exdir, ex) === in_flight.hash && !want) return;
+    }
     want = { id, force: force || want?.force === true };
-    if (engine.busy) void engine.cancel();
+    if (engine.busy) engine.cancel();
     void pump();
   }
 
@@ -184,7 +191,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
           else if (!last.has(id) || tty) render();
         }
         const t0 = performance.now();
-        const [v] = await engine.run([{ exercise: ex, variant: { kind: 'exercise' }, target: exdir, hash }]);
+        in_flight = { id, hash };
+        const [v] = await engine.run([{ exercise: ex, variant: { kind: 'exercise' }, target: exdir, hash }]).finally(() => (in_flight = null));
         if (want) continue; // a newer save: this verdict is stale
         if (hash_files(exdir, ex) !== hash) {
           want = { id, force: true }; // changed under us without an event: grade again
@@ -402,13 +410,13 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   request(current.id, true);
 
   await done;
+  if (json) emit({ event: 'quit' });
   if (missed) clearInterval(missed);
   if (process.stdin.isTTY && !json) process.stdin.setRawMode(false);
   rl?.close();
   checker?.close();
   await watcher.close();
   await engine.close();
-  if (json) emit({ event: 'quit' });
   return 0;
 }
 

@@ -124,27 +124,40 @@ export class Engine {
   }
 
   /**
-   * Stop the run in progress (a newer save arrived): vitest stops between tests; a run that is
-   * stuck (synchronous code) has its process killed after `grace_ms`.
+   * A newer save arrived: the run in progress is stale. A short run is left to finish (its
+   * verdict is discarded by the caller); one still running after `grace_ms` has its worker
+   * killed, which ends the run at once. (vitest's own cancelCurrentRun is not used: it waits
+   * for a graceful stop, and a killed worker would leave it waiting for ever.)
    */
-  async cancel(grace_ms = 150): Promise<void> {
-    if (!this.running) return;
+  cancel(grace_ms = 250): void {
+    if (!this.running || this.kill_timer) return;
     this.cancelled = true;
-    const t = setTimeout(() => this.pool.kill_active(), grace_ms);
-    await Promise.race([this.vitest.cancelCurrentRun('keyboard-input').catch(() => {}), this.running]).catch(() => {});
-    await this.running.catch(() => {});
-    clearTimeout(t);
+    this.kill_timer = setTimeout(() => {
+      this.kill_timer = undefined;
+      if (this.running) this.pool.kill_active();
+    }, grace_ms);
   }
+
+  private kill_timer: NodeJS.Timeout | undefined;
 
   /** Run the hidden tests for each item; one verdict per item, in order. */
   async run(items: RunItem[]): Promise<Verdict[]> {
     while (this.running) await this.running.catch(() => {});
-    const p = this.run_now(items);
+    const p = this.run_now(items).then(async (vs) => {
+      // A worker lost to an infrastructure hiccup (not the watchdog, not a cancel): run once more.
+      const again = vs.map((v, i) => (infra_error(v) && !this.cancelled ? i : -1)).filter((i) => i >= 0);
+      if (again.length === 0) return vs;
+      const redo = await this.run_now(again.map((i) => items[i]!));
+      again.forEach((i, k) => (vs[i] = redo[k]!));
+      return vs;
+    });
     this.running = p;
     try {
       return await p;
     } finally {
       this.running = null;
+      if (this.kill_timer) clearTimeout(this.kill_timer);
+      this.kill_timer = undefined;
     }
   }
 
@@ -255,9 +268,15 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    // vitest waits for its workers to stop gracefully; a killed one never answers, so bound it
+    this.pool.kill_active();
+    await Promise.race([this.vitest.close().catch(() => {}), new Promise((r) => setTimeout(r, 1500).unref())]);
     this.pool.close();
-    await this.vitest.close().catch(() => {});
   }
+}
+
+function infra_error(v: Verdict): boolean {
+  return v.timed_out_s === undefined && v.errors.some((e) => /\[vitest-pool\]|dmalab: test worker stopped/.test(e.message));
 }
 
 function fmt_s(ms: number): string {

@@ -70,6 +70,7 @@ export class WarmPool {
     cp.once('exit', () => {
       this.idle = this.idle.filter((p) => p.cp !== cp);
       this.active.delete(cp);
+      this.running.delete(cp);
     });
     return { cp, ready };
   }
@@ -102,10 +103,14 @@ export class WarmPool {
     this.idle.push({ cp, ready: Promise.resolve() });
   }
 
-  /** Kill every process that is running tests now (a stale or hung run). */
+  /** processes with a test file in flight, and since when */
+  running = new Map<ChildProcess, number>();
+
+  /** Kill every process that is running a test file now (a stale or hung run). A process that
+   *  is still starting is left alone: killing it would only cost a new one. */
   kill_active(): number {
     let n = 0;
-    for (const cp of this.active) {
+    for (const cp of this.running.keys()) {
       if (alive(cp)) {
         cp.kill('SIGKILL');
         this.stats.killed++;
@@ -156,6 +161,28 @@ export class WarmPool {
           },
           send(message) {
             const cp = proc!.cp;
+            if (!alive(cp)) {
+              // killed between vitest's steps: answer for it, or vitest waits for ever
+              const fake = fake_reply(message.type);
+              if (fake) setImmediate(() => { for (const [e, cb] of [...listeners]) if (e === 'message') cb(fake); });
+              return;
+            }
+            if (message.type === 'start' || message.type === 'stop') {
+              // If the process dies (killed by the watchdog or as stale) before answering,
+              // answer for it: vitest would otherwise wait for a reply that never comes.
+              const reply = message.type === 'start' ? 'started' : 'stopped';
+              let answered = false;
+              const on_reply = (m: any) => {
+                if (m?.__vitest_worker_response__ && m.type === reply) answered = true;
+              };
+              cp.on('message', on_reply);
+              cp.once('exit', () => {
+                cp.off('message', on_reply);
+                if (answered) return;
+                const fake = { __vitest_worker_response__: true, type: reply, ...(reply === 'started' ? { error: { message: 'dmalab: test worker stopped' } } : {}) };
+                for (const [e, cb] of [...listeners]) if (e === 'message') cb(fake);
+              });
+            }
             if (message.type === 'stop') {
               pending++;
               const stopped = (m: any) => {
@@ -168,6 +195,7 @@ export class WarmPool {
             }
             if (message.type === 'run' || message.type === 'collect') {
               pending++;
+              pool.running.set(cp, performance.now());
               const files = message.context.files.map((f) => f.filepath);
               const limit = pool.timeout_ms;
               clear();
@@ -180,6 +208,7 @@ export class WarmPool {
               const done = (m: any) => {
                 if (m?.__vitest_worker_response__ && m.type === 'testfileFinished') {
                   pending--;
+                  pool.running.delete(cp);
                   clear();
                   cp.off('message', done);
                 }
@@ -209,6 +238,14 @@ export class WarmPool {
       },
     };
   }
+}
+
+function fake_reply(type: string): object | undefined {
+  const error = { message: 'dmalab: test worker stopped', name: 'Error' };
+  if (type === 'start') return { __vitest_worker_response__: true, type: 'started', error };
+  if (type === 'stop') return { __vitest_worker_response__: true, type: 'stopped' };
+  if (type === 'run' || type === 'collect') return { __vitest_worker_response__: true, type: 'testfileFinished', error };
+  return undefined;
 }
 
 function alive(cp: ChildProcess): boolean {

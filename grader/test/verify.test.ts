@@ -1,0 +1,67 @@
+// `npm run verify` against the fixture course, as a child process (as CI runs it).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { remove_scratch } from '../scratch.ts';
+import { cli, fixture_copy } from './helpers.ts';
+
+const root = fixture_copy();
+afterAll(() => remove_scratch(root));
+
+describe('verify', () => {
+  test('proofs: solutions pass, stubs fail, mutants caught with their codes; JUnit file', () => {
+    const junit = join(root, 'out', 'junit.xml');
+    const r = cli(['verify', '--root', root, '--proofs', '--junit', junit]);
+    expect(r.stdout).toContain('✓ mutant 02-buffers/unmap-wrong-size caught (DMA_UNMAP_WRONG_SIZE)');
+    expect(r.stdout.trim().split('\n').pop()).toBe('9 passed, 0 failed');
+    expect(r.code).toBe(0);
+    const x = readFileSync(junit, 'utf8');
+    expect(x).toMatch(/^<\?xml/);
+    expect(x).toContain('<testsuite name="02-buffers [mutant no-unmap]" tests="1" failures="0"');
+  }, 120_000);
+
+  test('exercises as they stand: --json verdict events, Classroom results, exit 1', () => {
+    const cls = join(root, 'out', 'classroom.json');
+    writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), readFileSync(join(root, 'solutions', '01-add', 'driver.ts')));
+    const r = cli(['verify', '--root', root, '--json', '--classroom', cls]);
+    expect(r.code).toBe(1);
+    const v = r.events.filter((e) => e.event === 'verdict');
+    expect(v.map((e) => [e.exercise, e.passed])).toEqual([['01-add', true], ['02-buffers', false]]);
+    const t = v[1]!.tests[0];
+    expect(t).toMatchObject({ name: 'transfers 4096 bytes on x86', passed: false, diagnostics: [] });
+    expect(typeof v[1]!.ms).toBe('number');
+    const c = JSON.parse(readFileSync(cls, 'utf8'));
+    expect(c).toMatchObject({ version: 1, status: 'fail', max_score: 3 });
+    expect(c.tests.map((x: { score: number }) => x.score)).toEqual([2, 0]);
+    expect(r.events.at(-1)).toMatchObject({ event: 'summary', passed: 1, failed: 1 });
+  }, 120_000);
+
+  test('a diagnostic in a verdict carries code, message and the learner\'s file:line:col', () => {
+    writeFileSync(join(root, 'exercises', '02-buffers', 'driver.ts'), readFileSync(join(root, 'solutions', '02-buffers', 'driver.ts'), 'utf8').replace('k.unmap(h, len)', 'k.unmap(h, 8)'));
+    const r = cli(['verify', '--root', root, '--json', '--only', '02']);
+    const d = r.events.find((e) => e.event === 'verdict')!.tests[0].diagnostics[0];
+    expect(d).toMatchObject({ code: 'DMA_UNMAP_WRONG_SIZE', file: 'exercises/02-buffers/driver.ts', line: 4, origin: 'dma-debug' });
+    expect(d.message).toMatch(/^DMA-API: fixture: device driver frees DMA memory with different size/);
+    expect(d.sites.map((s: { label: string }) => s.label)).toEqual(['Mapped at', 'Unmapped at']);
+  }, 120_000);
+
+  test('a broken bug zoo fails the proof with a message naming the manifest entry, and a surviving mutant fails it', () => {
+    const m = join(root, 'grader', 'manifest.ts');
+    const src = readFileSync(m, 'utf8');
+    writeFileSync(
+      m,
+      src
+        .replace("find: 'return a + b;', replace: 'return a + b + 1;'", "find: 'return a * b;', replace: 'x'")
+        .replace("expect: ['DMA_LEAK']", "expect: ['DMA_LEAK', 'DMA_NEVER_REPORTED']"),
+    );
+    try {
+      const r = cli(['verify', '--root', root, '--mutants']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("✗ grader/manifest.ts: exercise '01-add', mutant 'off-by-one', edit 1 of 1: `find` \"return a * b;\" occurs 0 times in solutions/01-add/driver.ts");
+      expect(r.stdout).toMatch(/✗ mutant 02-buffers\/no-unmap fails without DMA_NEVER_REPORTED \(reported: DMA_LEAK\)/);
+      expect(r.stdout.trim().split('\n').pop()).toBe('3 passed, 2 failed');
+    } finally {
+      writeFileSync(m, src);
+    }
+  }, 120_000);
+});

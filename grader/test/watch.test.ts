@@ -1,0 +1,161 @@
+// Watch mode's robustness: a learner's mistakes must never take the grader down.
+// One watcher (`watch --json`) on a scratch copy of the fixture course, driven through saves.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hash_files } from '../course.ts';
+import type { Exercise } from '../lib/manifest-types.ts';
+import { remove_scratch } from '../scratch.ts';
+import { Watcher, cli, fixture_copy } from './helpers.ts';
+
+const root = fixture_copy();
+const exdir = join(root, 'exercises');
+const file = join(exdir, '01-add', 'driver.ts');
+const SOLUTION = readFileSync(join(root, 'solutions', '01-add', 'driver.ts'), 'utf8');
+const BUGGY = SOLUTION.replace('a + b', 'a - b');
+const ex01 = { id: '01-add', files: ['driver.ts'] } as Exercise;
+let w: Watcher;
+
+const verdict_for = (hash: string) => (e: Record<string, any>) => e.event === 'verdict' && e.hash === hash;
+
+/** Save (write in place), wait for the verdict of exactly that content. */
+async function save(content: string, timeout = 20_000) {
+  const from = w.mark();
+  writeFileSync(file, content);
+  const t0 = performance.now();
+  const v = await w.wait(verdict_for(hash_files(exdir, ex01)), from, timeout);
+  return { v, ms: v._at - t0 };
+}
+
+beforeAll(async () => {
+  w = new Watcher(root, ['--no-typecheck']);
+  await w.wait((e) => e.event === 'ready', 0, 60_000);
+  await w.wait((e) => e.event === 'verdict', 0, 60_000); // the first unfinished exercise, graded at start
+}, 90_000);
+
+afterAll(async () => {
+  const code = await w.quit();
+  expect(code, w.stderr + JSON.stringify(w.events.slice(-4)).slice(0, 1500)).toBe(0);
+  remove_scratch(root);
+});
+
+describe('watch mode', () => {
+  test('grades the first unfinished exercise at start', () => {
+    expect(w.events.find((e) => e.event === 'ready')).toMatchObject({ exercise: '01-add' });
+    expect(w.events.find((e) => e.event === 'verdict')).toMatchObject({ exercise: '01-add', passed: false });
+  });
+
+  test('a save is graded; a correct driver passes', async () => {
+    const { v } = await save(SOLUTION);
+    expect(v.passed).toBe(true);
+    expect(v.tests.map((t: { passed: boolean }) => t.passed)).toEqual([true, true]);
+  }, 30_000);
+
+  test('syntax error: the compiler\'s message with path:line:col, and the watcher lives', async () => {
+    const { v } = await save('export function add(a: number, b: number): number {\n  return a +* b;\n}\n');
+    expect(v.passed).toBe(false);
+    expect(v.errors[0]).toMatchObject({ kind: 'syntax', file: 'exercises/01-add/driver.ts', line: 2, col: 13 });
+    expect(v.errors[0].message).toMatch(/Unexpected token/);
+    expect((await save(SOLUTION)).v.passed).toBe(true);
+  }, 30_000);
+
+  test('an exception in learner code: an oops-like report with the learner\'s frame; the run goes on', async () => {
+    const { v } = await save('export function add(a: number, b: number): number {\n  if (a < 0) throw new TypeError("negative");\n  return a + b;\n}\n');
+    expect(v.tests[0].passed).toBe(true); // the other test still ran
+    const t = v.tests[1];
+    expect(t.passed).toBe(false);
+    expect(t.error).toMatchObject({ kind: 'exception', message: 'TypeError: negative', file: 'exercises/01-add/driver.ts', line: 2, col: 20 });
+  }, 30_000);
+
+  test('an infinite loop: "timed out" within 5 s, then the next save is graded normally', async () => {
+    const { v, ms } = await save('export function add(a: number, b: number): number {\n  for (;;) {}\n}\n', 10_000);
+    expect(v.passed).toBe(false);
+    expect(v.errors[0]).toMatchObject({ kind: 'timeout' });
+    expect(v.errors[0].message).toMatch(/^timed out after 3 s in "adds small numbers"/);
+    expect(ms).toBeLessThan(5000);
+    expect((await save(SOLUTION)).v.passed).toBe(true);
+  }, 30_000);
+
+  test('editor temp files are ignored', async () => {
+    const from = w.mark();
+    for (const f of ['.driver.ts.swp', 'driver.ts~', '4913', '.#driver.ts', 'driver.ts.swx']) writeFileSync(join(exdir, '01-add', f), 'x');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(w.events.slice(from).filter((e) => e.event === 'run' || e.event === 'verdict')).toEqual([]);
+    for (const f of ['.driver.ts.swp', 'driver.ts~', '4913', '.#driver.ts', 'driver.ts.swx']) rmSync(join(exdir, '01-add', f));
+  }, 30_000);
+
+  test('an atomic save (write a temp file, rename it over the driver) is graded', async () => {
+    const from = w.mark();
+    const tmp = join(exdir, '01-add', '.driver.ts.tmp.123');
+    writeFileSync(tmp, BUGGY);
+    renameSync(tmp, file);
+    const v = await w.wait(verdict_for(hash_files(exdir, ex01)), from);
+    expect(v.passed).toBe(false);
+    expect(v.tests[0].diagnostics[0].code).toBe('FIX_WRONG_SUM');
+  }, 30_000);
+
+  test('deleting the driver gives a clear message; restoring it grades again', async () => {
+    const from = w.mark();
+    rmSync(file);
+    const n = await w.wait((e) => e.event === 'notice', from);
+    expect(n.message).toBe('exercises/01-add/driver.ts was deleted or renamed. Put it back, or restore the stub: npm run reset -- 01-add');
+    const v = await w.wait((e) => e.event === 'verdict', from);
+    expect(v.errors[0]).toMatchObject({ kind: 'missing', message: 'exercises/01-add/driver.ts is missing (deleted or renamed?)' });
+    expect((await save(SOLUTION)).v.passed).toBe(true);
+  }, 30_000);
+
+  test('renaming the driver away gives the same message', async () => {
+    const from = w.mark();
+    renameSync(file, join(exdir, '01-add', 'driver2.ts'));
+    await w.wait((e) => e.event === 'notice' && /deleted or renamed/.test(e.message), from);
+    const v = await w.wait((e) => e.event === 'verdict' && e.errors.some((x: { kind: string }) => x.kind === 'missing'), from);
+    expect(v.passed).toBe(false);
+    renameSync(join(exdir, '01-add', 'driver2.ts'), file);
+    await w.wait((e) => e.event === 'verdict' && e.passed, from);
+  }, 30_000);
+
+  test('200 saves in 10 s: no crash, no pile-up, the last verdict matches the last content', async () => {
+    const from = w.mark();
+    let last = '';
+    for (let i = 0; i < 200; i++) {
+      last = (i % 2 ? SOLUTION : BUGGY) + `// save ${i}\n`;
+      writeFileSync(file, last);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const h = hash_files(exdir, ex01);
+    const v = await w.wait(verdict_for(h), from, 20_000);
+    expect(v.passed).toBe(true); // save 199 is the correct version
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = w.events.slice(w.events.indexOf(v) + 1).filter((e) => e.event === 'verdict');
+    expect(after).toEqual([]); // nothing stale arrives after it
+    expect(w.cp.exitCode).toBe(null);
+    const runs = w.events.slice(from).filter((e) => e.event === 'run').length;
+    expect(runs).toBeLessThanOrEqual(200);
+  }, 60_000);
+
+  test('keys as line commands: h shows the next hint, n moves to the next exercise', async () => {
+    let from = w.mark();
+    w.send('h');
+    expect(await w.wait((e) => e.event === 'hint', from)).toMatchObject({ exercise: '01-add', n: 1, of: 2, text: 'Look at the `+` operator.' });
+    from = w.mark();
+    w.send('n');
+    await w.wait((e) => e.event === 'exercise' && e.exercise === '02-buffers', from);
+    expect(await w.wait((e) => e.event === 'verdict' && e.exercise === '02-buffers', from)).toMatchObject({ passed: false });
+  }, 30_000);
+
+  test('progress is kept in .dmalab/progress.json', () => {
+    const p = JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8'));
+    expect(p.exercises['01-add']).toMatchObject({ done: true, hints_seen: 1 });
+    expect(p.current).toBe('02-buffers');
+  });
+});
+
+describe('reset from the command line', () => {
+  test('restores the stub and prints where the backup is', () => {
+    const r = cli(['reset', '01', '--root', root]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^restored exercises\/01-add\/ from the pristine stub \(grader\/stubs\/01-add\/\); your version is in \.dmalab\/backups\/01-add\/.*\/driver\.ts/);
+    expect(readFileSync(file, 'utf8')).toContain('// TODO');
+    expect(existsSync(join(root, '.dmalab', 'backups', '01-add'))).toBe(true);
+  }, 60_000);
+});
