@@ -24,7 +24,7 @@ if (!skip_unit) {
   const r = spawnSync(
     process.execPath,
     [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
-    { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } },
+    { cwd: REPO_ROOT, stdio: 'inherit', env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env },
   );
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { status: string; assertionResults: unknown[] }[] };
