@@ -4,7 +4,7 @@
 // points grader/lib/target.ts at the target and imports the hidden test. So one vitest run can
 // grade a learner's exercise, or every solution, stub and mutant of the course in parallel,
 // while hidden tests stay ordinary vitest files (docs/contracts.md §2).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createVitest, type TestCase, type TestModule, type Vitest } from 'vitest/node';
 import { type Course, REPO_ROOT, paths } from '../course.ts';
@@ -168,7 +168,20 @@ export class Engine {
     const project = this.vitest.getRootProject();
     const specs = [];
     for (const item of items) {
-      for (const f of item.exercise.files) this.vitest.invalidateFile(join(item.target, item.exercise.id, f));
+      // Re-read the target's files in the main process and in whichever warm worker runs them:
+      // vitest's workers keep fetched module code across runs unless told which files changed.
+      const dir = join(item.target, item.exercise.id);
+      const files = new Set(item.exercise.files);
+      try {
+        for (const f of readdirSync(dir)) if (/\.[cm]?[jt]s$/.test(f)) files.add(f);
+      } catch {
+        // the exercise directory is gone: the verdict says so
+      }
+      for (const f of files) {
+        const path = join(dir, f);
+        this.vitest.invalidateFile(path);
+        this.vitest.watcher.invalidates.add(path);
+      }
       const w = this.wrapper(item);
       byFile.set(w, item);
       this.current.set(w, { item });

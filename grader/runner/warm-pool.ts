@@ -69,8 +69,10 @@ export class WarmPool {
     });
     cp.once('exit', () => {
       this.idle = this.idle.filter((p) => p.cp !== cp);
-      this.active.delete(cp);
+      const was_active = this.active.delete(cp);
       this.running.delete(cp);
+      // a worker lost mid-run (watchdog, stale run): have a replacement warming up
+      if (was_active && this.spares > 0) setImmediate(() => this.prewarm(this.spares));
     });
     return { cp, ready };
   }
@@ -87,9 +89,10 @@ export class WarmPool {
       if (alive(p.cp)) break;
     }
     if (p) this.stats.reused++;
+    // The process goes back to the idle list after the run (hot code, no new spawn needed);
+    // new spares are spawned only to replace processes that die.
     const proc = p ?? this.spawn();
     this.active.add(proc.cp);
-    if (this.spares > 0) setImmediate(() => this.prewarm(this.spares));
     return proc;
   }
 
