@@ -107,6 +107,15 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`grader/stubs/: ${done.length} stubs written from HEAD (${done.join(', ') || 'none'})\n`);
       return 0;
     }
+    case 'try': {
+      // Placeholder until sim/testing exposes a workload runner (see grader/README.md, "try").
+      process.stderr.write(
+        'npm run try is not wired yet: it needs sim/testing to export\n' +
+          '  run_exercise({ exercise, driver, shape, seed }) -> { dmesg: string[], trace: string[], report }\n' +
+          'Until then, run the hidden tests of one exercise with: npm run verify -- --only ' + (rest[0] ?? 'NN') + '\n',
+      );
+      return 2;
+    }
     default:
       process.stderr.write(`unknown command '${cmd}'\n\n${HELP}`);
       return 2;

@@ -6,9 +6,8 @@ import { type Course, paths } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
 import { COLOR, PLAIN, type Style, use_color } from './ui/format.ts';
 
-type Token = ReturnType<MarkdownIt['parse']>[number];
-
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+type Token = ReturnType<typeof md.parse>[number];
 
 export interface RenderOptions {
   /** undefined: decide from the terminal and NO_COLOR */
@@ -62,7 +61,7 @@ function inline(children: Token[] | null, st: Style, color: boolean): string {
         s += color ? '\x1b[23m' : '';
         break;
       case 'link_open':
-        links.push(c.attrGet('href') ?? '');
+        links.push(String(c.attrGet("href") ?? ""));
         s += color ? '\x1b[4m' : '';
         break;
       case 'link_close': {

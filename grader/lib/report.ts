@@ -40,7 +40,7 @@ export interface TestReport {
 
 /** The part of a vitest task (or test context) we need: `{ task }` from the test function's
  *  context, or the task itself. */
-type TaskLike = { meta: Record<string, unknown> } | { task: { meta: Record<string, unknown> } };
+type TaskLike = { meta: object } | { task: { meta: object } };
 
 /**
  * Attach a report to the running test so the grader can show it:
@@ -55,7 +55,7 @@ type TaskLike = { meta: Record<string, unknown> } | { task: { meta: Record<strin
  * so it must be plain data.
  */
 export function attach_report(task: TaskLike, report: TestReport): void {
-  const t = 'task' in task ? task.task : task;
+  const t = ('task' in task ? task.task : task) as { meta: Record<string, unknown> };
   t.meta.dmalab = JSON.parse(JSON.stringify(report)) as TestReport;
 }
 
