@@ -1,0 +1,144 @@
+// Binding drivers to devices (drivers/base/dd.c): really_probe, unbind, and what happens after
+// each. After a failed probe and after an unbind, the checker looks for what was left behind:
+// dma-debug's own check at unbind, and dmalab's for failed probes and non-DMA resources.
+import { M } from '../kernel/machine.ts';
+import { KernelHalt } from '../kernel/sched.ts';
+import { clear_site, driver_frames, resolve_site, site_str } from '../kernel/site.ts';
+import { errname, EPROBE_DEFER, ENODEV, ENXIO } from '../kernel/errno.ts';
+import { devres_release_all } from './devres.ts';
+import { dev_name, type device, type device_driver } from './device.ts';
+
+export interface DriverRecord { id: number; name: string; drv: device_driver }
+
+/** The result of running driver code under the harness or the driver core. */
+export type Outcome<R> = { ok: true; value: R } | { ok: false; halt: 'oops' | 'bug' | 'soft-lockup'; error: unknown };
+
+export class DriverCore {
+  private next = 1;
+  readonly drivers = new Map<object, DriverRecord>();
+  /** Devices whose driver crashed: no leak check after an oops (the oops is the news). */
+  readonly crashed = new WeakSet<device>();
+
+  register(drv: device_driver): DriverRecord {
+    let r = this.drivers.get(drv);
+    if (!r) {
+      r = { id: this.next++, name: drv.name, drv };
+      this.drivers.set(drv, r);
+    }
+    return r;
+  }
+
+  unregister(drv: device_driver): void {
+    this.drivers.delete(drv);
+  }
+
+  module_names(): string[] {
+    return [...this.drivers.values()].map((r) => r.name.replace(/-/g, '_'));
+  }
+
+  record(drv: device_driver): DriverRecord {
+    return this.drivers.get(drv) ?? this.register(drv);
+  }
+
+  /** Run driver code as `comm` on behalf of driver `rec`, turning crashes into reports. */
+  run<R>(rec: DriverRecord | null, comm: string, pid: number, fn: () => R, dev: device | null = null): Outcome<R> {
+    const saved = M.owner, saved_dev = M.cur_dev;
+    M.owner = rec ? rec.id : 0;
+    M.cur_dev = dev;
+    clear_site();
+    // Stack buffers live until the call returns.
+    const stack = M.stacks.of(pid), sp = stack.sp;
+    try {
+      return { ok: true, value: M.sched.as_task({ comm, pid }, fn) };
+    } catch (e) {
+      if (e instanceof KernelHalt) return { ok: false, halt: e.kind, error: e };
+      report_exception(e, comm, pid);
+      return { ok: false, halt: 'oops', error: e };
+    } finally {
+      stack.sp = sp;
+      M.owner = saved;
+      M.cur_dev = saved_dev;
+      clear_site();
+      M.sched.preempt = 0;
+      M.sched.irq_off = 0;
+    }
+  }
+
+  /** really_probe(): bind, call probe, undo everything if it fails. Returns probe's value. */
+  probe(dev: device, drv: device_driver, call: () => number): number {
+    const rec = this.record(drv);
+    dev.driver = drv;
+    const out = this.run(rec, 'insmod', 30, call, dev);
+    let ret = out.ok ? out.value : -14;
+    if (!out.ok) this.crashed.add(dev);
+    if (out.ok && typeof ret !== 'number') {
+      M.printk(4, `dmalab: ${drv.name}: probe returned ${String(ret)}, not an int (0 or a negative errno)`);
+      ret = ret ? -22 : 0;
+    }
+    if (ret === 0) {
+      M.printk(7, `bus: '${dev.bus?.name}': really_probe: bound device ${dev_name(dev)} to driver ${drv.name}`);
+      return 0;
+    }
+    if (ret !== -EPROBE_DEFER && ret !== -ENODEV && ret !== -ENXIO && out.ok) {
+      M.printk(4, `${drv.name}: probe of ${dev_name(dev)} failed with error ${ret}`);
+    }
+    // really_probe's error path, still in the probing task.
+    this.run(null, 'insmod', 30, () => {
+      devres_release_all(dev);
+      dev.driver = null;
+      dev.driver_data = null;
+      if (!this.crashed.has(dev)) this.left_behind(dev, rec, 'probe');
+    }, dev);
+    return ret;
+  }
+
+  /** device_release_driver(): remove, release devres, then the unbind checks. */
+  unbind(dev: device, call: () => void): void {
+    const drv = dev.driver;
+    if (!drv) return;
+    const rec = this.record(drv);
+    const out = this.run(rec, 'sh', 31, call, dev);
+    if (!out.ok) this.crashed.add(dev);
+    this.run(null, 'sh', 31, () => {
+      devres_release_all(dev);
+      dev.driver = null;
+      dev.driver_data = null;
+      // BUS_NOTIFY_UNBOUND_DRIVER: dma-debug's leak check (it now sees the bus name).
+      M.dbg.device_unbound(dev);
+      if (!this.crashed.has(dev)) this.left_behind(dev, rec, 'unbind');
+    }, dev);
+  }
+
+  /** dmalab's checks of what a driver left behind after a failed probe or an unbind. */
+  private left_behind(dev: device, rec: DriverRecord, when: 'probe' | 'unbind'): void {
+    const name = `${rec.name} ${dev_name(dev)}`;
+    if (when === 'probe') M.dbg.leaks_after_failed_probe(dev, rec.name);
+    const held = [...dev._held];
+    if (held.length) {
+      const lines = [`dmalab: ${name}: ${when === 'probe' ? 'failed probe' : 'driver'} left ${held.length} resource${held.length > 1 ? 's' : ''} behind${when === 'unbind' ? ' at unbind' : ''}:`];
+      const sites: [string, typeof held[0]['site']][] = [];
+      for (const r of held) {
+        const c = resolve_site(r.site);
+        lines.push(`dmalab:   ${r.kind} ${r.desc}${c ? ` taken at ${site_str(c)} (${c.fn})` : ''}`);
+        sites.push([`${r.kind} taken at`, r.site]);
+      }
+      M.diag.report('LEAK_RESOURCES', lines, { sites , sites_in_text: true });
+      dev._held.clear();
+    }
+    M.own.memory_leaks(rec, name, when);
+  }
+}
+
+/** An exception thrown by driver code: an oops with the driver's own frames. */
+export function report_exception(e: unknown, comm: string, pid: number): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const frames = driver_frames(err.stack);
+  M.diag.report('OOPS', [
+    `Oops: exception in driver code: ${err.name}: ${err.message}`,
+    `CPU: 0 PID: ${pid} Comm: ${comm} Not tainted 6.1.0-dmalab #1`,
+    'Call Trace:',
+    ...frames.map((f) => ` ${f.fn} (${site_str(f)})`),
+  ], { sites: frames.map((f, i) => [i ? 'called from' : 'thrown at', f] as [string, typeof f]), distinct: true });
+}
+
+export { errname };

@@ -1,0 +1,2 @@
+// asm/io.h
+export * from '../linux/io.ts';

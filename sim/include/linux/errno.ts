@@ -1,0 +1,4 @@
+// include/uapi/asm-generic/errno-base.h, errno.h, include/linux/errno.h
+export { EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM,
+  EACCES, EFAULT, EBUSY, EEXIST, ENODEV, EINVAL, ENOSPC, ERANGE, ENOSYS, ENODATA, ETIME,
+  EREMOTEIO, EOPNOTSUPP, ETIMEDOUT, EINPROGRESS, ECANCELED, EPROBE_DEFER } from '../../kernel/errno.ts';

@@ -1,0 +1,205 @@
+// Interrupt delivery (kernel/irq/handle.c, spurious.c): lines raised by devices, handlers run
+// in hard-IRQ context with interrupts off, level-triggered lines re-fire until acknowledged,
+// unhandled and storming interrupts are reported and the line disabled, as Linux does.
+import { M } from '../kernel/machine.ts';
+import { HARDIRQ_OFFSET, KernelHalt } from '../kernel/sched.ts';
+import { T } from '../kernel/trace.ts';
+import { report_exception } from '../base/dd.ts';
+import type { device } from '../base/device.ts';
+import type { Site } from '../kernel/site.ts';
+
+export const IRQ_NONE = 0, IRQ_HANDLED = 1, IRQ_WAKE_THREAD = 2;
+export type irqreturn_t = number;
+export type irq_handler_t<T = any> = (irq: number, dev_id: T) => irqreturn_t;
+
+export interface IrqAction {
+  handler: irq_handler_t | null;
+  thread_fn: irq_handler_t | null;
+  flags: number;
+  name: string;
+  dev_id: unknown;
+  owner: number;
+  site: Site;
+  /** The device whose driver asked for it (for "not mine" checks); null if unknown. */
+  dev: device | null;
+  broken: boolean;
+}
+
+/** Something that can pull an interrupt line (a device model). */
+export interface IrqSource { dev: device | null; asserting(): boolean }
+
+export interface IrqDesc {
+  irq: number;
+  actions: IrqAction[];
+  /** Level-triggered lines: the sources wired to it. */
+  sources: IrqSource[];
+  edge: boolean;
+  /** An edge (MSI) arrived that was not yet handled. */
+  pending: boolean;
+  depth: number;
+  count: number;
+  unhandled: number;
+  in_progress: boolean;
+  disabled_by_storm: boolean;
+}
+
+export class IrqCore {
+  readonly descs = new Map<number, IrqDesc>();
+  private delivering = false;
+
+  /** Create (or return) the descriptor of an interrupt line. */
+  line(irq: number, edge = false): IrqDesc {
+    let d = this.descs.get(irq);
+    if (!d) {
+      d = { irq, actions: [], sources: [], edge, pending: false, depth: 0, count: 0, unhandled: 0, in_progress: false, disabled_by_storm: false };
+      this.descs.set(irq, d);
+    }
+    return d;
+  }
+
+  /** A level-triggered source changed state (INTx). */
+  level_changed(irq: number): void {
+    this.deliver();
+    void irq;
+  }
+
+  /** An edge-triggered interrupt (an MSI message). */
+  edge(irq: number): void {
+    const d = this.line(irq, true);
+    d.pending = true;
+    this.deliver();
+  }
+
+  private wants_service(d: IrqDesc): boolean {
+    if (d.depth > 0 || d.disabled_by_storm || d.in_progress) return false;
+    return d.edge ? d.pending : d.sources.some((s) => s.asserting());
+  }
+
+  /** Run handlers for every line that needs it, if the CPU can take interrupts now. */
+  deliver(): void {
+    const s = M.sched;
+    if (this.delivering || s.irq_off > 0 || s.in_hardirq()) return;
+    this.delivering = true;
+    try {
+      for (let again = true; again;) {
+        again = false;
+        for (const d of this.descs.values()) {
+          if (this.wants_service(d)) {
+            this.handle(d);
+            again = true;
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private handle(d: IrqDesc): void {
+    const s = M.sched;
+    let storm = 0;
+    do {
+      d.pending = false;
+      d.count++;
+      const asserting = new Set(d.sources.filter((x) => x.asserting()).map((x) => x.dev));
+      let handled = false;
+      const threads: IrqAction[] = [];
+      d.in_progress = true;
+      s.preempt += HARDIRQ_OFFSET;
+      s.irq_off++;
+      const busy = s.enter_busy();
+      const saved_owner = M.owner;
+      try {
+        for (const a of d.actions) {
+          if (a.broken) continue;
+          M.owner = a.owner;
+          M.trace.emit(M.clock.now, T.irq_entry, a.dev ? a.dev.id : -1, d.irq);
+          const ret = this.call(a, d.irq);
+          M.trace.emit(M.clock.now, T.irq_exit, a.dev ? a.dev.id : -1, d.irq, ret & IRQ_HANDLED);
+          if (ret & IRQ_HANDLED) {
+            handled = true;
+            if (!d.edge && a.dev && d.sources.some((x) => x.dev === a.dev) && !asserting.has(a.dev)) {
+              M.diag.report('IRQ_HANDLED_NOT_MINE', [
+                `dmalab: ${a.name} ${a.dev.init_name}: irq ${d.irq}: handler returned IRQ_HANDLED, but the device did not raise this interrupt`,
+                'dmalab: on a shared line, check your device\'s interrupt status first and return IRQ_NONE when it is not yours',
+              ], { sites: [['request_irq() at', a.site]] });
+            }
+          }
+          if (ret & IRQ_WAKE_THREAD && a.thread_fn) threads.push(a);
+        }
+      } finally {
+        M.owner = saved_owner;
+        s.leave_busy(busy);
+        s.irq_off--;
+        s.preempt -= HARDIRQ_OFFSET;
+        d.in_progress = false;
+      }
+      for (const a of threads) this.wake_thread(a, d.irq);
+      if (!handled) {
+        d.unhandled++;
+        if (d.unhandled >= 99900) {
+          this.nobody_cared(d);
+          return;
+        }
+      }
+      if (!d.edge && handled && d.sources.some((x) => x.asserting())) {
+        if (++storm >= 10000) {
+          this.storm(d);
+          return;
+        }
+      }
+    } while (this.wants_service(d));
+  }
+
+  private call(a: IrqAction, irq: number): number {
+    try {
+      const fn = a.handler;
+      const r = fn ? fn(irq, a.dev_id) : IRQ_WAKE_THREAD;
+      if (typeof r !== 'number') {
+        M.printk(4, `dmalab: irq ${irq} handler '${a.name}' returned ${String(r)} instead of IRQ_HANDLED or IRQ_NONE`);
+        return r ? IRQ_HANDLED : IRQ_NONE;
+      }
+      return r;
+    } catch (e) {
+      a.broken = true;
+      if (!(e instanceof KernelHalt)) report_exception(e, 'swapper/0', 0);
+      M.printk(0, 'Kernel panic - not syncing: Fatal exception in interrupt');
+      M.printk(4, `dmalab: handler '${a.name}' on irq ${irq} disabled so the run can go on`);
+      return IRQ_HANDLED;
+    }
+  }
+
+  /** Threaded handlers run in their own kernel thread, in process context. */
+  private wake_thread(a: IrqAction, irq: number): void {
+    M.clock.schedule(5000, () => {
+      const saved = M.owner;
+      M.owner = a.owner;
+      try {
+        M.sched.as_task({ comm: `irq/${irq}-${a.name}`, pid: 90 + irq }, () => {
+          try { a.thread_fn!(irq, a.dev_id); } catch (e) { if (!(e instanceof KernelHalt)) report_exception(e, `irq/${irq}-${a.name}`, 90 + irq); }
+        });
+      } finally {
+        M.owner = saved;
+      }
+    }, 'irq thread');
+  }
+
+  private nobody_cared(d: IrqDesc): void {
+    d.disabled_by_storm = true;
+    M.diag.report('IRQ_NOBODY_CARED', [
+      `irq ${d.irq}: nobody cared (try booting with the "irqpoll" option)`,
+      'handlers:',
+      ...d.actions.map((a) => `[<${'0'.repeat(16)}>] ${a.handler?.name || 'irq_default_primary_handler'}`),
+      `Disabling IRQ #${d.irq}`,
+    ], { sites: d.actions.map((a) => ['request_irq() at', a.site] as [string, Site]) });
+  }
+
+  private storm(d: IrqDesc): void {
+    d.disabled_by_storm = true;
+    M.diag.report('IRQ_STORM', [
+      `dmalab: irq ${d.irq}: interrupt storm: the handler returned IRQ_HANDLED 10000 times but the device still asserts the line`,
+      'dmalab: a level-triggered interrupt fires until the device is acknowledged (write its interrupt-acknowledge register)',
+      `Disabling IRQ #${d.irq}`,
+    ], { sites: d.actions.map((a) => ['request_irq() at', a.site] as [string, Site]) });
+  }
+}

@@ -1,0 +1,111 @@
+// Execution contexts (process, softirq, hardirq), preemption and interrupt masking, the
+// "sleeping function called from invalid context" check, and the soft-lockup watchdog.
+import { M } from './machine.ts';
+import type { Site } from './site.ts';
+
+export const SOFTIRQ_OFFSET = 0x100, HARDIRQ_OFFSET = 0x10000;
+
+export interface Task { comm: string; pid: number }
+
+/** Thrown to unwind out of driver code when the machine cannot go on with it (an oops, a
+ *  BUG, a soft lockup). The harness catches it; the rest of the run continues. */
+export class KernelHalt extends Error {
+  constructor(readonly kind: 'oops' | 'bug' | 'soft-lockup', message: string, readonly cause_error?: unknown) {
+    super(message);
+    this.name = 'KernelHalt';
+  }
+}
+
+export class Sched {
+  /** preempt_count(): preempt_disable depth | softirq | hardirq bits. */
+  preempt = 0;
+  /** local_irq_disable depth. */
+  irq_off = 0;
+  task: Task = { comm: 'swapper/0', pid: 0 };
+  /** Virtual time the current process context last slept (soft-lockup watchdog). */
+  busy_since = 0;
+  /** Wall-clock budget for one harness call into driver code, in ms (0 = none). */
+  wall_budget_ms = 3000;
+  private wall_deadline = Infinity;
+  private calls = 0;
+  private sleep_bug_sites = new Set<string>();
+  /** The soft-lockup threshold in virtual ns (2 * watchdog_thresh). */
+  lockup_ns = 20e9;
+
+  in_hardirq(): boolean { return (this.preempt & 0xf0000) !== 0; }
+  in_softirq(): boolean { return (this.preempt & 0xff00) !== 0; }
+  in_interrupt(): boolean { return (this.preempt & 0xfff00) !== 0; }
+  in_atomic(): boolean { return this.preempt !== 0; }
+  irqs_disabled(): boolean { return this.irq_off > 0; }
+
+  task_line(): Task {
+    return this.in_hardirq() && this.task.pid === 0 ? { comm: 'swapper/0', pid: 0 } : this.task;
+  }
+
+  /** Run fn as task `t` in process context (a harness entry into the driver). */
+  as_task<R>(t: Task, fn: () => R): R {
+    const saved = this.task, savedBusy = this.busy_since, savedDeadline = this.wall_deadline;
+    this.task = t;
+    this.busy_since = M.clock.now;
+    if (this.wall_budget_ms) this.wall_deadline = performance.now() + this.wall_budget_ms;
+    try {
+      return fn();
+    } finally {
+      this.task = saved;
+      this.busy_since = savedBusy;
+      this.wall_deadline = savedDeadline;
+    }
+  }
+
+  /** The current context gives up the CPU: resets the soft-lockup clock. */
+  slept(): void {
+    this.busy_since = M.clock.now;
+  }
+
+  /** might_sleep(): complain if the caller is atomic. `where` is the kernel file:line the
+   *  check sits at in Linux 6.1, as the BUG line prints it. */
+  might_sleep(where: string, site: Site): boolean {
+    if (!this.in_atomic() && !this.irqs_disabled()) return true;
+    const t = this.task_line();
+    const key = `${where}`;
+    const first = !this.sleep_bug_sites.has(key);
+    this.sleep_bug_sites.add(key);
+    M.diag.report('SLEEP_IN_ATOMIC', [
+      `BUG: sleeping function called from invalid context at ${where}`,
+      `in_atomic(): ${this.in_atomic() ? 1 : 0}, irqs_disabled(): ${this.irqs_disabled() ? 1 : 0}, non_block: 0, pid: ${t.pid}, name: ${t.comm}`,
+      `preempt_count: ${this.preempt.toString(16)}, expected: 0`,
+      'RCU nest depth: 0, expected: 0',
+    ], { sites: [['Called at', site]], distinct: !first });
+    return false;
+  }
+
+  /** Busy time passes in the current context (MMIO reads, udelay, spinning): the watchdogs. */
+  check_lockup(): void {
+    const stuck = M.clock.now - this.busy_since;
+    if (stuck > this.lockup_ns) this.lockup(Math.round(stuck / 1e9));
+    if ((++this.calls & 0xfff) === 0 && performance.now() > this.wall_deadline) {
+      this.lockup(Math.max(1, Math.round(stuck / 1e9)), true);
+    }
+  }
+
+  /** Enter a context that can spin on its own (an IRQ handler, a callback); returns the
+   *  saved watchdog state for leave(). */
+  enter_busy(): number {
+    const s = this.busy_since;
+    this.busy_since = M.clock.now;
+    return s;
+  }
+  leave_busy(saved: number): void {
+    this.busy_since = saved;
+  }
+
+  private lockup(secs: number, wall = false): never {
+    const t = this.task_line();
+    M.diag.report('SOFT_LOCKUP', [
+      `watchdog: BUG: soft lockup - CPU#0 stuck for ${secs}s! [${t.comm}:${t.pid}]`,
+      ...(wall ? [`dmalab: the driver ran for ${this.wall_budget_ms} ms of real time without finishing (an endless loop?)`] : []),
+    ], { distinct: true });
+    this.wall_deadline = Infinity;
+    throw new KernelHalt('soft-lockup', `soft lockup: stuck for ${secs}s`);
+  }
+}

@@ -1,0 +1,163 @@
+// kmalloc() and friends as drivers call them (include/linux/slab.h), with the kernel's reports
+// for frees of things kmalloc never returned, or returned and got back already.
+import { M } from '../kernel/machine.ts';
+import { take_site, resolve_site, type Site } from '../kernel/site.ts';
+import { px } from '../lib/vsprintf.ts';
+import { PAGE_SIZE, PageKind, ___GFP_DMA, ___GFP_ZERO } from './page_alloc.ts';
+import { KMALLOC_MAX_CACHE_SIZE, ZERO_SIZE_PTR } from './slab.ts';
+import { might_alloc, get_order } from './mm_api.ts';
+import { cpu_fill, cpu_read, cpu_write } from './access.ts';
+import { devres_add, devres_remove } from '../base/devres.ts';
+import type { device } from '../base/device.ts';
+
+export { ZERO_SIZE_PTR };
+
+/** kmalloc with an explicit call site (for the sim's own callers). Returns 0 on failure. */
+export function kmalloc_site(size: number, gfp: number, site: Site): number {
+  might_alloc(gfp, site);
+  if (M.faults.should_fail('kmalloc', site)) return 0;
+  if (size === 0) return ZERO_SIZE_PTR;
+  let phys: number;
+  const c = size <= KMALLOC_MAX_CACHE_SIZE ? M.slab.cache_for(size, (gfp & ___GFP_DMA) !== 0) : null;
+  if (c) {
+    phys = M.slab.alloc_obj(c, gfp, M.owner, site);
+    if (phys < 0) return 0;
+  } else {
+    const pfn = M.pages.alloc(gfp, get_order(size), PageKind.KMALLOC_LARGE, M.owner, site);
+    if (pfn < 0) return 0;
+    phys = pfn * PAGE_SIZE;
+  }
+  const v = M.mmu.phys_to_lm(phys);
+  // The CPU clears it: on a non-coherent machine the zeroes sit in the cache, dirty.
+  if (gfp & ___GFP_ZERO) cpu_fill(v, 0, size, kmalloc_site);
+  return v;
+}
+
+export function kmalloc(size: number, gfp: number): number {
+  return kmalloc_site(size, gfp, take_site(kmalloc));
+}
+export function kzalloc(size: number, gfp: number): number {
+  return kmalloc_site(size, gfp | ___GFP_ZERO, take_site(kzalloc));
+}
+export function kmalloc_array(n: number, size: number, gfp: number): number {
+  return kmalloc_site(n * size, gfp, take_site(kmalloc_array));
+}
+export function kcalloc(n: number, size: number, gfp: number): number {
+  return kmalloc_site(n * size, gfp | ___GFP_ZERO, take_site(kcalloc));
+}
+
+/** The usable size of a kmalloc'ed object, or -1 if p is not one. */
+function object_size(p: number): number {
+  const mmu = M.mmu;
+  if (!mmu.is_linear(p)) return -1;
+  const phys = mmu.lm_to_phys(p);
+  const loc = M.slab.locate(phys);
+  if (loc) return loc.exact && !loc.sp.free[loc.i] ? loc.sp.cache.size : -1;
+  const pfn = Math.floor(phys / PAGE_SIZE);
+  const i = pfn - M.pages.base_pfn;
+  if (phys % PAGE_SIZE === 0 && M.pages.valid(pfn) && M.pages.kind[i] === PageKind.KMALLOC_LARGE) return PAGE_SIZE << M.pages.order[i]!;
+  return -1;
+}
+
+export function ksize(p: number): number {
+  const n = object_size(p);
+  return n < 0 ? 0 : n;
+}
+
+function bad_free(kind: 'double-free' | 'invalid-free', p: number, site: Site, why: string): void {
+  const c = resolve_site(site);
+  const t = M.sched.task_line();
+  M.diag.report(kind === 'double-free' ? 'KFREE_DOUBLE' : 'KFREE_INVALID', [
+    '==================================================================',
+    `BUG: KASAN: ${kind} in ${c ? c.fn : 'kfree'}`,
+    `Free of addr ${px(p)} by task ${t.comm}/${t.pid}`,
+    `dmalab: ${why}`,
+  ], { sites: [['Freed at', site]], distinct: true });
+}
+
+export function kfree_site(p: number, site: Site): void {
+  if (!p || p === ZERO_SIZE_PTR) return;
+  const mmu = M.mmu;
+  if (!mmu.is_linear(p)) {
+    bad_free('invalid-free', p, site, mmu.is_vmalloc(p) ? 'kfree() of a vmalloc-area address: use vfree() for vmalloc memory' : 'kfree() of an address kmalloc() never returned');
+    return;
+  }
+  const phys = mmu.lm_to_phys(p);
+  const loc = M.slab.locate(phys);
+  if (loc) {
+    if (!loc.exact) { bad_free('invalid-free', p, site, `kfree() of a pointer into the middle of a ${loc.sp.cache.name} object`); return; }
+    if (loc.sp.free[loc.i]) { bad_free('double-free', p, site, 'this object was already freed'); return; }
+    M.own.kfree_check(phys, loc.sp.cache.size, site);
+    M.slab.free_obj(phys, loc.sp, loc.i);
+    return;
+  }
+  const pfn = Math.floor(phys / PAGE_SIZE);
+  const i = pfn - M.pages.base_pfn;
+  if (phys % PAGE_SIZE === 0 && M.pages.valid(pfn) && M.pages.kind[i] === PageKind.KMALLOC_LARGE) {
+    M.own.kfree_check(phys, PAGE_SIZE << M.pages.order[i]!, site);
+    M.pages.free(pfn);
+    return;
+  }
+  bad_free(M.pages.valid(pfn) && M.pages.kind[i] === PageKind.FREE ? 'double-free' : 'invalid-free', p, site,
+    M.pages.valid(pfn) && M.pages.kind[i] === PageKind.FREE ? 'this memory was already freed' : 'kfree() of an address kmalloc() never returned');
+}
+
+export function kfree(p: number): void {
+  kfree_site(p, take_site(kfree));
+}
+export function kfree_sensitive(p: number): void {
+  kfree_site(p, take_site(kfree_sensitive));
+}
+
+export function krealloc(p: number, new_size: number, gfp: number): number {
+  const site = take_site(krealloc);
+  if (!p || p === ZERO_SIZE_PTR) return kmalloc_site(new_size, gfp, site);
+  const old = object_size(p);
+  if (old >= new_size) return p;
+  const n = kmalloc_site(new_size, gfp, site);
+  if (!n) return 0;
+  if (old > 0) {
+    const tmp = new Uint8Array(old);
+    cpu_read(p, tmp, 0, old, krealloc);
+    cpu_write(n, tmp, 0, old, krealloc);
+  }
+  kfree_site(p, site);
+  return n;
+}
+
+export function kmemdup(src: number, len: number, gfp: number): number {
+  const site = take_site(kmemdup);
+  const p = kmalloc_site(len, gfp, site);
+  if (p) {
+    const tmp = new Uint8Array(len);
+    cpu_read(src, tmp, 0, len, kmemdup);
+    cpu_write(p, tmp, 0, len, kmemdup);
+  }
+  return p;
+}
+
+// ---- managed (devres) allocations --------------------------------------------------------
+
+export function devm_kmalloc(dev: device, size: number, gfp: number): number {
+  const site = take_site(devm_kmalloc);
+  const p = kmalloc_site(size, gfp, site);
+  if (p) devres_add(dev, 'devm_kmalloc', () => kfree_site(p, site), p);
+  return p;
+}
+export function devm_kzalloc(dev: device, size: number, gfp: number): number {
+  const site = take_site(devm_kzalloc);
+  const p = kmalloc_site(size, gfp | ___GFP_ZERO, site);
+  if (p) devres_add(dev, 'devm_kzalloc', () => kfree_site(p, site), p);
+  return p;
+}
+export function devm_kcalloc(dev: device, n: number, size: number, gfp: number): number {
+  const site = take_site(devm_kcalloc);
+  const p = kmalloc_site(n * size, gfp | ___GFP_ZERO, site);
+  if (p) devres_add(dev, 'devm_kcalloc', () => kfree_site(p, site), p);
+  return p;
+}
+export function devm_kfree(dev: device, p: number): void {
+  const site = take_site(devm_kfree);
+  if (devres_remove(dev, p)) kfree_site(p, site);
+  else M.printk(4, `dmalab: devm_kfree() of ${px(p)}, which devm_kmalloc() did not allocate for this device`);
+}
