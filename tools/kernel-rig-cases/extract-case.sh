@@ -18,6 +18,7 @@ for f in "$@"; do
         !on { next }
         /===== RIG DMESG END/ { next }
         /^Call Trace:/ { ct = 1; nf = 0; print; next }
+        ct && /^(input|tsc|clocksource): / { print; next }   # unrelated, interleaved
         ct && /^ *<\/?(TASK|IRQ)>/ { print "  |" $0; next }
         ct && /^---\[ end trace/ { ct = 0; print; next }
         ct && /^ [^ ]/ { if (nf++ < 3) print "  |" $0; next }
