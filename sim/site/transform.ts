@@ -1,0 +1,272 @@
+// Rewrites a driver's source so each call to a kernel function records where it was made,
+// the way the kernel records a return address: `dma_map_single(dev, buf, len, dir)` becomes
+// `dma_map_single(dev, buf, len, __dmalab_s(17, dir))` (the last argument is evaluated last,
+// so nested calls in earlier arguments cannot overwrite the site), and a call without
+// arguments `f()` becomes `(__dmalab_s(17, 0), f())`. Lines never move; a source map maps the
+// columns back. A V8 stack capture per call would cost 2-5 us; this costs a store.
+
+export interface SiteTransform { code: string; map: SourceMap; sites: number }
+export interface SourceMap { version: 3; file: string; sources: string[]; sourcesContent: string[]; names: string[]; mappings: string }
+
+const HEADERS = /^#(linux|asm|drivers|dmalab)\//;
+
+/** Identifiers bound by value imports from kernel headers. */
+export function kernel_imports(src: string): Set<string> {
+  const names = new Set<string>();
+  const re = /import\s+(type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g;
+  for (let m; (m = re.exec(src));) {
+    if (m[1] || !HEADERS.test(m[3]!) || m[3] === '#dmalab/site') continue;
+    for (const part of m[2]!.split(',')) {
+      const p = part.trim();
+      if (!p || p.startsWith('type ')) continue;
+      const as = p.split(/\s+as\s+/);
+      names.add((as[1] ?? as[0])!.trim());
+    }
+  }
+  return names;
+}
+
+interface Tok { t: 'id' | 'str' | 'num' | 'punct' | 'tmpl'; v: string; at: number }
+
+/** A small JS/TS tokenizer: enough to find calls, brackets and top-level commas. */
+function tokenize(src: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  const n = src.length;
+  let prev_sig = '';
+  while (i < n) {
+    const c = src[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') { i++; continue; }
+    if (c === '/' && src[i + 1] === '/') { while (i < n && src[i] !== '\n') i++; continue; }
+    if (c === '/' && src[i + 1] === '*') { const e = src.indexOf('*/', i + 2); i = e < 0 ? n : e + 2; continue; }
+    const start = i;
+    if (/[A-Za-z_$]/.test(c)) {
+      while (i < n && /[\w$]/.test(src[i]!)) i++;
+      out.push({ t: 'id', v: src.slice(start, i), at: start });
+      prev_sig = 'id';
+      continue;
+    }
+    if (/[0-9]/.test(c)) {
+      while (i < n && /[\w.]/.test(src[i]!)) i++;
+      out.push({ t: 'num', v: src.slice(start, i), at: start });
+      prev_sig = 'num';
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      i++;
+      while (i < n && src[i] !== c) { if (src[i] === '\\') i++; i++; }
+      i++;
+      out.push({ t: 'str', v: src.slice(start, i), at: start });
+      prev_sig = 'str';
+      continue;
+    }
+    if (c === '`') {
+      // Template literal: skip ${ ... } parts with brace counting (and strings inside).
+      i++;
+      while (i < n && src[i] !== '`') {
+        if (src[i] === '\\') { i += 2; continue; }
+        if (src[i] === '$' && src[i + 1] === '{') {
+          let depth = 1;
+          i += 2;
+          while (i < n && depth) {
+            const d = src[i]!;
+            if (d === '{') depth++;
+            else if (d === '}') depth--;
+            else if (d === '"' || d === "'" || d === '`') {
+              const q = d;
+              i++;
+              while (i < n && src[i] !== q) { if (src[i] === '\\') i++; i++; }
+            }
+            i++;
+          }
+          continue;
+        }
+        i++;
+      }
+      i++;
+      out.push({ t: 'tmpl', v: src.slice(start, i), at: start });
+      prev_sig = 'str';
+      continue;
+    }
+    if (c === '/' && !(prev_sig === 'id' || prev_sig === 'num' || prev_sig === 'str' || prev_sig === ')' || prev_sig === ']')) {
+      // A regular expression literal.
+      i++;
+      let cls = false;
+      while (i < n && (src[i] !== '/' || cls) && src[i] !== '\n') {
+        if (src[i] === '\\') i++;
+        else if (src[i] === '[') cls = true;
+        else if (src[i] === ']') cls = false;
+        i++;
+      }
+      i++;
+      while (i < n && /[a-z]/.test(src[i]!)) i++;
+      out.push({ t: 'str', v: src.slice(start, i), at: start });
+      prev_sig = 'str';
+      continue;
+    }
+    // Multi-char punctuators that matter: => ?. ...
+    const two = src.slice(i, i + 2);
+    if (two === '=>' || two === '?.' ) { out.push({ t: 'punct', v: two, at: start }); i += 2; prev_sig = two; continue; }
+    out.push({ t: 'punct', v: c, at: start });
+    prev_sig = c;
+    i++;
+  }
+  return out;
+}
+
+/** Index of the token closing the bracket opened at toks[open]. */
+function close_of(toks: Tok[], open: number): number {
+  const pair: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
+  const want = pair[toks[open]!.v]!;
+  let depth = 0;
+  for (let k = open; k < toks.length; k++) {
+    const v = toks[k]!.v;
+    if (toks[k]!.t !== 'punct') continue;
+    if (v === '(' || v === '[' || v === '{') depth++;
+    else if (v === ')' || v === ']' || v === '}') { depth--; if (depth === 0) return v === want ? k : -1; }
+  }
+  return -1;
+}
+
+interface Edit { at: number; text: string }
+
+export function transform_sites(src: string, file: string): SiteTransform | null {
+  const names = kernel_imports(src);
+  if (!names.size) return null;
+  const toks = tokenize(src);
+  const edits: Edit[] = [];
+  const sites: [number, number, string][] = [];
+  // Enclosing function names by brace depth.
+  const fns: { name: string; depth: number }[] = [];
+  let depth = 0, pending = '';
+  const line_starts = [0];
+  for (let i = 0; i < src.length; i++) if (src[i] === '\n') line_starts.push(i + 1);
+  const pos = (at: number): [number, number] => {
+    let lo = 0, hi = line_starts.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (line_starts[mid]! <= at) lo = mid; else hi = mid - 1; }
+    return [lo + 1, at - line_starts[lo]! + 1];
+  };
+  for (let k = 0; k < toks.length; k++) {
+    const tk = toks[k]!;
+    if (tk.t === 'punct') {
+      if (tk.v === '{') {
+        depth++;
+        if (pending) { fns.push({ name: pending, depth }); pending = ''; }
+      } else if (tk.v === '}') {
+        if (fns.length && fns[fns.length - 1]!.depth === depth) fns.pop();
+        depth--;
+      }
+      continue;
+    }
+    if (tk.t !== 'id') continue;
+    // Skip whole import / export-from declarations.
+    if ((tk.v === 'import' || tk.v === 'export') && depth === 0 && toks[k + 1]?.v !== '(') {
+      let m = k + 1;
+      while (m < toks.length && toks[m]!.v !== ';' && !(toks[m - 1]?.v === 'from' && toks[m]!.t === 'str')) m++;
+      if (toks[m - 1]?.v === 'from' || toks[m]?.v === ';') { k = m; continue; }
+    }
+    const prev = toks[k - 1];
+    // function NAME ( ... ) {   /   NAME = (...) => {   /   NAME = function
+    if (tk.v === 'function' && toks[k + 1]?.t === 'id') { pending = toks[k + 1]!.v; continue; }
+    if ((prev?.v === 'const' || prev?.v === 'let') && toks[k + 1]?.v === '=') {
+      const look = toks.slice(k + 2, k + 40);
+      if (look.some((x) => x.v === '=>') || look[0]?.v === 'function') pending = tk.v;
+    }
+    if (!names.has(tk.v)) continue;
+    if (prev && (prev.v === '.' || prev.v === '?.' || prev.v === 'function')) continue;
+    let j = k + 1;
+    if (toks[j]?.v === '<') {
+      let d = 0;
+      for (; j < toks.length; j++) {
+        if (toks[j]!.v === '<') d++;
+        else if (toks[j]!.v === '>') { d--; if (d === 0) { j++; break; } }
+        else if (toks[j]!.v === ';' || toks[j]!.v === '{') { j = -1; break; }
+      }
+      if (j < 0) continue;
+    }
+    if (toks[j]?.v !== '(') continue;
+    const close = close_of(toks, j);
+    if (close < 0) continue;
+    // Start of the last top-level argument.
+    let last = -1, d = 0;
+    for (let m = j + 1; m < close; m++) {
+      const v = toks[m]!.v, t = toks[m]!.t;
+      if (t === 'punct' && (v === '(' || v === '[' || v === '{')) d++;
+      else if (t === 'punct' && (v === ')' || v === ']' || v === '}')) d--;
+      else if (d === 0 && t === 'punct' && v === ',' && m + 1 < close) last = m;
+    }
+    const id = sites.length;
+    const [line, col] = pos(tk.at);
+    sites.push([line, col, fns.length ? fns[fns.length - 1]!.name : '<module>']);
+    if (j + 1 === close) {
+      edits.push({ at: tk.at, text: `(__dmalab_s(__dmalab_b + ${id}, 0), ` });
+      edits.push({ at: toks[close]!.at + 1, text: ')' });
+    } else {
+      const arg_start = last >= 0 ? toks[last + 1]!.at : toks[j + 1]!.at;
+      // The argument ends at the last token before ')' (or before a trailing comma).
+      let end_tok = close - 1;
+      if (toks[end_tok]!.v === ',') end_tok--;
+      const t_end = toks[end_tok]!;
+      edits.push({ at: arg_start, text: `__dmalab_s(__dmalab_b + ${id}, ` });
+      edits.push({ at: t_end.at + t_end.v.length, text: ')' });
+    }
+  }
+  if (!sites.length) return null;
+  const header = `import { __dmalab_s, __dmalab_sites } from '#dmalab/site'; const __dmalab_b = __dmalab_sites(${JSON.stringify(file)}, ${JSON.stringify(sites)}); `;
+  edits.push({ at: 0, text: header });
+  edits.sort((a, b) => a.at - b.at);
+  let code = '', from = 0;
+  for (const e of edits) { code += src.slice(from, e.at) + e.text; from = e.at; }
+  code += src.slice(from);
+  return { code, map: source_map(src, edits, file), sites: sites.length };
+}
+
+// ---- source maps -----------------------------------------------------------------------------
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+function vlq(n: number): string {
+  let v = n < 0 ? (-n << 1) | 1 : n << 1, s = '';
+  do {
+    let digit = v & 31;
+    v >>>= 5;
+    if (v) digit |= 32;
+    s += B64[digit];
+  } while (v);
+  return s;
+}
+
+/** Insertions only: every original column keeps a segment at its new place. */
+function source_map(src: string, edits: Edit[], file: string): SourceMap {
+  const lines = src.split('\n');
+  let off = 0, e = 0;
+  let prev_gen_col = 0, prev_src_line = 0, prev_src_col = 0;
+  const out: string[] = [];
+  for (let ln = 0; ln < lines.length; ln++) {
+    const start = off, end = off + lines[ln]!.length;
+    // Points on this line where the generated column shifts.
+    const points: number[] = [0];
+    let shift = 0;
+    const segs: string[] = [];
+    prev_gen_col = 0;
+    const emit = (orig_col: number) => {
+      const gen = orig_col + shift;
+      segs.push(vlq(gen - prev_gen_col) + vlq(0) + vlq(ln - prev_src_line) + vlq(orig_col - prev_src_col));
+      prev_gen_col = gen; prev_src_line = ln; prev_src_col = orig_col;
+    };
+    let at0 = true;
+    while (e < edits.length && edits[e]!.at <= end) {
+      const ed = edits[e]!;
+      const col = ed.at - start;
+      if (at0 && col > 0) { emit(0); at0 = false; }
+      shift += ed.text.length;
+      emit(col);
+      at0 = false;
+      e++;
+      void points;
+    }
+    if (at0) emit(0);
+    out.push(segs.join(','));
+    off = end + 1;
+  }
+  return { version: 3, file, sources: [file], sourcesContent: [src], names: [], mappings: out.join(';') };
+}
