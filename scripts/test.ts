@@ -16,24 +16,32 @@ const skip_proofs = args.includes('--unit-only');
 let passed = 0;
 let failed = 0;
 
-if (!skip_unit) {
-  const out = join(REPO_ROOT, '.dmalab', 'unit-results.json');
+function vitest_run(label: string, extra: string[], env: NodeJS.ProcessEnv): void {
+  const out = join(REPO_ROOT, '.dmalab', `unit-results-${label}.json`);
   mkdirSync(join(REPO_ROOT, '.dmalab'), { recursive: true });
   rmSync(out, { force: true });
-  console.log('── unit tests (vitest.config.ts)');
   const r = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
-    { cwd: REPO_ROOT, stdio: 'inherit', env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env },
+    [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--configLoader', 'runner', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra],
+    { cwd: REPO_ROOT, stdio: 'inherit', env: { ...(process.stdout.isTTY ? { ...process.env, FORCE_COLOR: '1' } : process.env), ...env } },
   );
+  let counted = false;
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { status: string; assertionResults: unknown[] }[] };
     passed += j.numPassedTests;
     failed += j.numFailedTests;
     // a test file that failed to load has no assertions but must count as a failure
     failed += j.testResults.filter((t) => t.status === 'failed' && t.assertionResults.length === 0).length;
+    counted = true;
   }
-  if (r.status !== 0 && failed === 0) failed++; // vitest failed without a result file
+  if (r.status !== 0 && (!counted || failed === 0)) failed++; // vitest failed without a result
+}
+
+if (!skip_unit) {
+  console.log('── unit tests (vitest.config.ts)');
+  vitest_run('parallel', [], { DMALAB_TEST_PHASE: 'parallel' });
+  console.log('── watch-mode tests (alone: they measure time to verdict)');
+  vitest_run('watch', ['grader/test/watch.test.ts'], {});
 }
 
 if (!skip_proofs) {

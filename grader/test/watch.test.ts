@@ -72,7 +72,7 @@ describe('watch mode', () => {
     expect(v.passed).toBe(false);
     expect(v.errors[0]).toMatchObject({ kind: 'timeout' });
     expect(v.errors[0].message).toMatch(/^timed out after 3 s in "adds small numbers"/);
-    expect(ms).toBeLessThan(5000);
+    expect(ms, JSON.stringify(w.events.slice(-6).map((e) => [e.event, e.ms, e._at, e.hash]))).toBeLessThan(5000);
     expect((await save(SOLUTION)).v.passed).toBe(true);
   }, 30_000);
 
@@ -123,14 +123,16 @@ describe('watch mode', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const h = hash_files(exdir, ex01);
+    const t_last = performance.now();
     const v = await w.wait(verdict_for(h), from, 20_000);
+    expect(v._at - t_last).toBeLessThan(5000); // no pile-up: the last save is graded promptly
     expect(v.passed).toBe(true); // save 199 is the correct version
     await new Promise((r) => setTimeout(r, 1500));
     const after = w.events.slice(w.events.indexOf(v) + 1).filter((e) => e.event === 'verdict');
     expect(after).toEqual([]); // nothing stale arrives after it
     expect(w.cp.exitCode).toBe(null);
     const runs = w.events.slice(from).filter((e) => e.event === 'run').length;
-    expect(runs).toBeLessThanOrEqual(200);
+    expect(runs).toBeLessThan(400); // at most one run per save, plus re-grades of content that changed mid-run
   }, 60_000);
 
   test('keys as line commands: h shows the next hint, n moves to the next exercise', async () => {
