@@ -247,6 +247,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     ignored: (p, stats) => is_temp_file(p) || (!!stats?.isFile() && !/\.(ts|md)$/.test(p)),
   });
   let last_event_at = 0;
+  const trailing = new Map<string, NodeJS.Timeout>();
   const seen_mtime = new Map<string, number>();
 
   watcher.on('all', (ev, p) => {
@@ -281,6 +282,9 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       view = 'verdict';
     }
     request(id);
+    // chokidar drops a second change to a path within 50 ms: look again shortly after
+    clearTimeout(trailing.get(id));
+    trailing.set(id, setTimeout(() => request(id), 120));
   });
   watcher.on('error', (e) => {
     const err = e as NodeJS.ErrnoException;
