@@ -52,6 +52,8 @@ export class DmaDebug {
   e_prev = new Int32Array(0);
   /** Ownership record (dma/ownership.ts) of a streaming mapping, or -1. */
   e_own = new Int32Array(0);
+  /** Is this entry the head of its bucket's list (the one the table points at)? */
+  e_head = new Uint8Array(0);
   e_site: Site[] = [];
   private free: Int32Array = new Int32Array(0);
   private nfree = 0;
@@ -82,7 +84,7 @@ export class DmaDebug {
     this.e_maperr = g(this.e_maperr, Uint8Array); this.e_live = g(this.e_live, Uint8Array);
     this.e_sgcall = g(this.e_sgcall, Int32Array); this.e_sgmapped = g(this.e_sgmapped, Int32Array);
     this.e_next = g(this.e_next, Int32Array); this.e_prev = g(this.e_prev, Int32Array);
-    this.e_own = g(this.e_own, Int32Array);
+    this.e_own = g(this.e_own, Int32Array); this.e_head = g(this.e_head, Uint8Array);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));
     for (let i = n - 1; i >= old; i--) f[this.nfree++] = i;
@@ -108,12 +110,13 @@ export class DmaDebug {
     this.e_bkey[e] = key;
     const head = this.heads.get(key, NONE);
     if (head === NONE) {
-      this.e_next[e] = e; this.e_prev[e] = e;
+      this.e_next[e] = e; this.e_prev[e] = e; this.e_head[e] = 1;
       this.heads.set(key, e);
     } else {
       const tail = this.e_prev[head]!;
       this.e_next[tail] = e; this.e_prev[e] = tail;
       this.e_next[e] = head; this.e_prev[head] = e;
+      this.e_head[e] = 0;
     }
     this.e_live[e] = 1;
     this.live++;
@@ -121,14 +124,13 @@ export class DmaDebug {
   }
 
   private unlink(e: number): void {
-    const key = this.e_bkey[e]!;
-    const head = this.heads.get(key, NONE);
-    if (this.e_next[e] === e) this.heads.delete(key);
+    if (this.e_next[e] === e) this.heads.delete(this.e_bkey[e]!);
     else {
       const n = this.e_next[e]!, p = this.e_prev[e]!;
       this.e_next[p] = n; this.e_prev[n] = p;
-      if (head === e) this.heads.set(key, n);
+      if (this.e_head[e]) { this.e_head[n] = 1; this.heads.set(this.e_bkey[e]!, n); }
     }
+    this.e_head[e] = 0;
     this.e_live[e] = 0;
     this.live--;
     this.e_site[e] = 0;
@@ -260,9 +262,7 @@ export class DmaDebug {
   private add(e: number, attrs: number, site: Site): void {
     this.link(e);
     if (this.e_dir[e] === DMA_TO_DEVICE) return;
-    const cln = Math.floor(this.e_paddr[e]! / 64);
-    const n = this.clines.get(cln, -1);
-    this.clines.set(cln, n + 1);
+    const n = this.clines.inc(Math.floor(this.e_paddr[e]! / 64));
     if (n >= 0 && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) {
       const dev = M.devices[this.e_dev[e]!]!;
       this.err('DMA_CACHELINE_OVERLAP', 'C-M8', dev, e, 'cacheline tracking EEXIST, overlapping mappings aren\'t supported', site, 'Mapped at');
@@ -271,10 +271,7 @@ export class DmaDebug {
 
   private drop_cline(e: number): void {
     if (this.e_dir[e] === DMA_TO_DEVICE) return;
-    const cln = Math.floor(this.e_paddr[e]! / 64);
-    const n = this.clines.get(cln, -1);
-    if (n <= 0) this.clines.delete(cln);
-    else this.clines.set(cln, n - 1);
+    this.clines.dec(Math.floor(this.e_paddr[e]! / 64));
   }
 
   /** debug_dma_mapping_error(): mark the first unchecked exact match as checked. */
@@ -344,9 +341,18 @@ export class DmaDebug {
     this.unlink(e);
   }
 
+  /** One lookup key reused by the hot single-mapping paths (no allocation per call). */
+  private scratch: Ref = { dev: null as unknown as device, addr: 0, size: 0, type: DT.single, dir: 0, sg_call_ents: 0, paddr: 0 };
+
+  private ref(dev: device, addr: number, size: number, type: DT, dir: number): Ref {
+    const r = this.scratch;
+    r.dev = dev; r.addr = addr; r.size = size; r.type = type; r.dir = dir; r.sg_call_ents = 0; r.paddr = 0;
+    return r;
+  }
+
   /** debug_dma_unmap_page(). */
   unmap_page(dev: device, addr: number, size: number, dir: number, site: Site, resource = false): number {
-    return this.check_unmap({ dev, addr, size, type: resource ? DT.resource : DT.single, dir, sg_call_ents: 0, paddr: 0 }, site);
+    return this.check_unmap(this.ref(dev, addr, size, resource ? DT.resource : DT.single, dir), site);
   }
 
   // ---- sync --------------------------------------------------------------------------------
@@ -389,7 +395,7 @@ export class DmaDebug {
   }
 
   sync_single(dev: device, addr: number, size: number, dir: number, to_cpu: boolean, site: Site): number {
-    return this.check_sync({ dev, addr, size, type: DT.single, dir, sg_call_ents: 0, paddr: 0 }, to_cpu, site);
+    return this.check_sync(this.ref(dev, addr, size, DT.single, dir), to_cpu, site);
   }
 
   // ---- scatter-gather ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { LINE } from '../hw/cache.ts';
 const NONE = -1;
 
 interface Freed { dev: number; bus: number; size: number; mapped: Site; unmapped: Site; what: string }
+const FREED = 64;
 interface InFlight { dev: device; bus: number; len: number; write: boolean; what: string; started: Site }
 
 export class Ownership {
@@ -33,7 +34,14 @@ export class Ownership {
   private nfree = 0;
   /** Pages holding more than one mapping: pfn -> records. */
   private multi = new Map<number, number[]>();
-  private freed: Freed[] = [];
+  // A ring of recently unmapped/freed ranges (typed, so an unmap allocates nothing).
+  private f_dev = new Int32Array(FREED).fill(-1);
+  private f_bus = new Float64Array(FREED);
+  private f_size = new Float64Array(FREED);
+  private f_freed = new Uint8Array(FREED);
+  private f_mapped: Site[] = new Array(FREED).fill(0);
+  private f_unmapped: Site[] = new Array(FREED).fill(0);
+  private f_head = 0;
   readonly inflight = new Set<InFlight>();
   /** More records of one debug entry (an sg segment merged from several list entries). */
   private extra = new Map<number, number[]>();
@@ -80,6 +88,15 @@ export class Ownership {
     const pages = M.pages, dma = pages.dma;
     const phys = this.r_phys[r]!;
     const first = Math.floor(phys / PAGE_SIZE), last = Math.floor((phys + Math.max(1, this.r_size[r]!) - 1) / PAGE_SIZE);
+    if (first === last) {
+      // The common case: a buffer within one page, alone on it.
+      const i = first - pages.base_pfn;
+      if (i >= 0 && i < pages.npages) {
+        const cur = dma[i]!;
+        if (delta > 0 && cur === 0) { dma[i] = r + 1; return; }
+        if (delta < 0 && cur === r + 1) { dma[i] = 0; return; }
+      }
+    }
     for (let pfn = first; pfn <= last; pfn++) {
       const i = pfn - pages.base_pfn;
       if (i < 0 || i >= pages.npages) continue;
@@ -115,16 +132,32 @@ export class Ownership {
     if (!this.r_live[r]) return;
     this.index(r, -1);
     this.r_live[r] = 0;
-    this.freed.push({ dev: this.r_dev[r]!, bus: this.r_bus[r]!, size: this.r_size[r]!, mapped: this.r_site[r]!, unmapped, what: 'unmapped' });
-    if (this.freed.length > 64) this.freed.shift();
+    this.remember(this.r_dev[r]!, this.r_bus[r]!, this.r_size[r]!, this.r_site[r]!, unmapped, 0);
     this.r_site[r] = 0;
     this.free[this.nfree++] = r;
   }
 
   /** Remember a freed coherent buffer too (for "device accessed freed memory"). */
   note_freed(dev: device, bus: number, size: number, mapped: Site, freed: Site): void {
-    this.freed.push({ dev: dev.id, bus, size, mapped, unmapped: freed, what: 'freed' });
-    if (this.freed.length > 64) this.freed.shift();
+    this.remember(dev.id, bus, size, mapped, freed, 1);
+  }
+
+  private remember(dev: number, bus: number, size: number, mapped: Site, unmapped: Site, freed: number): void {
+    const h = this.f_head;
+    this.f_dev[h] = dev; this.f_bus[h] = bus; this.f_size[h] = size; this.f_freed[h] = freed;
+    this.f_mapped[h] = mapped; this.f_unmapped[h] = unmapped;
+    this.f_head = (h + 1) % FREED;
+  }
+
+  /** The most recent freed range of dev overlapping [bus, bus+len). */
+  private recently_freed(dev: number, bus: number, len: number): Freed | null {
+    for (let k = 1; k <= FREED; k++) {
+      const h = (this.f_head - k + FREED) % FREED;
+      if (this.f_dev[h] === dev && this.f_bus[h]! < bus + len && this.f_bus[h]! + this.f_size[h]! > bus) {
+        return { dev, bus: this.f_bus[h]!, size: this.f_size[h]!, mapped: this.f_mapped[h]!, unmapped: this.f_unmapped[h]!, what: this.f_freed[h] ? 'freed' : 'unmapped' };
+      }
+    }
+    return null;
   }
 
   /** dma_sync_*_for_cpu / _for_device over [off, off+len) of record r. */
@@ -231,7 +264,7 @@ export class Ownership {
     const e = dbg.find_containing(dev, bus, len);
     const range = `[bus address=0x${x016(bus)}] [size=${len} bytes]`;
     if (e === NONE) {
-      const f = this.freed.findLast((x: Freed) => x.dev === dev.id && x.bus < bus + len && x.bus + x.size > bus);
+      const f = this.recently_freed(dev.id, bus, len);
       if (f) {
         M.diag.report('DEVICE_ACCESS_FREED', [
           `dmalab: ${who}: device ${verb} memory that was ${f.what} ${range}`,

@@ -63,6 +63,7 @@ function is_driver_file(file: string): boolean {
   const rel = file.slice(ROOT.length + 1);
   if (rel.startsWith('node_modules/')) return false;
   if (rel.startsWith('sim/') && !/\/(fixtures|drivers)\//.test(rel)) return false;
+  if (rel.startsWith('bench/') && !rel.startsWith('bench/drivers/')) return false;
   if (rel.startsWith('grader/') && !rel.startsWith('grader/tests/')) return false;
   return true;
 }

@@ -56,6 +56,36 @@ export class IntMap {
     if (++this.size * 2 > this.mask) this.grow();
   }
 
+  /** Add 1 to the value at key (inserting 0 if absent); returns the old value, or -1 if the
+   *  key was absent. One probe sequence. */
+  inc(key: number): number {
+    const keys = this.keys;
+    let i = this.slot(key);
+    for (; ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) return this.vals[i]++;
+      if (k === EMPTY) break;
+    }
+    keys[i] = key;
+    this.vals[i] = 0;
+    if (++this.size * 2 > this.mask) this.grow();
+    return -1;
+  }
+
+  /** Subtract 1 from the value at key, deleting the key when it was 0. */
+  dec(key: number): void {
+    const keys = this.keys;
+    for (let i = this.slot(key); ; i = (i + 1) & this.mask) {
+      const k = keys[i]!;
+      if (k === key) {
+        if (this.vals[i]! > 0) this.vals[i]!--;
+        else this.delete(key);
+        return;
+      }
+      if (k === EMPTY) return;
+    }
+  }
+
   delete(key: number): boolean {
     const keys = this.keys, vals = this.vals, mask = this.mask;
     let i = this.slot(key);

@@ -7,5 +7,5 @@ export function is_driver_source(file: string, root: string): boolean {
   const rel = path.relative(root, file).split(path.sep).join('/');
   if (rel.startsWith('..') || rel.includes('node_modules/')) return false;
   return /^(exercises|solutions)\//.test(rel) || rel.startsWith('.dmalab/mutants/') ||
-    /^sim\/.*\/(drivers|fixtures)\//.test(rel) || /^grader\/test\/fixtures\//.test(rel) || /^lessons\//.test(rel);
+    /^sim\/.*\/(drivers|fixtures)\//.test(rel) || rel.startsWith('bench/drivers/') || /^grader\/test\/fixtures\//.test(rel) || /^lessons\//.test(rel);
 }
