@@ -103,6 +103,12 @@ export class DriverCore {
       devres_release_all(dev);
       dev.driver = null;
       dev.driver_data = null;
+      // Freeing the interrupt descriptors (pci_disable_msi / pci_disable_device) finds the
+      // handlers the driver left behind.
+      for (const { irq, action } of M.irq.take_leaked(dev)) {
+        M.diag.report('IRQ_LEAK_AT_UNBIND', [`remove_proc_entry: removing non-empty directory 'irq/${irq}', leaking at least '${action.name}'`],
+          { warn: 'fs/proc/generic.c:740 remove_proc_entry+0xd5/0xe8', sites: [['request_irq() at', action.site]] });
+      }
       // BUS_NOTIFY_UNBOUND_DRIVER: dma-debug's leak check (it now sees the bus name).
       M.dbg.device_unbound(dev);
       if (!this.crashed.has(dev)) this.left_behind(dev, rec, 'unbind');

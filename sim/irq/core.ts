@@ -151,10 +151,20 @@ export class IrqCore {
     } while (this.wants_service(d));
   }
 
+  private warned_enabled = false;
+
   private call(a: IrqAction, irq: number): number {
     try {
       const fn = a.handler;
+      M.sched.slept_in_irq = false;
       const r = fn ? fn(irq, a.dev_id) : IRQ_WAKE_THREAD;
+      if (M.sched.slept_in_irq && !this.warned_enabled) {
+        // Sleeping re-enabled interrupts inside the handler; genirq notices (WARN_ONCE).
+        this.warned_enabled = true;
+        M.printk(4, '------------[ cut here ]------------');
+        M.printk(4, `irq ${irq} handler ${fn?.name || 'handler'}+0x0/0x57 [${a.name}] enabled interrupts`);
+        M.printk(4, 'WARNING: CPU: 0 PID: ' + M.sched.task_line().pid + ' at kernel/irq/handle.c:161 __handle_irq_event_percpu+0x51/0x9e');
+      }
       if (typeof r !== 'number') {
         M.printk(4, `dmalab: irq ${irq} handler '${a.name}' returned ${String(r)} instead of IRQ_HANDLED or IRQ_NONE`);
         return r ? IRQ_HANDLED : IRQ_NONE;
@@ -182,6 +192,17 @@ export class IrqCore {
         M.owner = saved;
       }
     }, 'irq thread');
+  }
+
+  /** Handlers a device's driver left installed (at unbind): removed, and returned. */
+  take_leaked(dev: device): { irq: number; action: IrqAction }[] {
+    const out: { irq: number; action: IrqAction }[] = [];
+    for (const d of this.descs.values()) {
+      for (let i = d.actions.length - 1; i >= 0; i--) {
+        if (d.actions[i]!.dev === dev) out.push({ irq: d.irq, action: d.actions.splice(i, 1)[0]! });
+      }
+    }
+    return out.reverse();
   }
 
   private nobody_cared(d: IrqDesc): void {

@@ -48,6 +48,8 @@ export const CODES = {
   DMA_POOL_BUSY: { origin: 'kernel', lesson: L(L09, 'destroying-a-pool'), what: 'dma_pool_destroy with blocks still allocated' },
   IOMMU_FAULT: { origin: 'kernel', lesson: L(L08, 'iommu-faults'), what: 'the IOMMU blocked a device access' },
   SLEEP_IN_ATOMIC: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'a function that may sleep was called in atomic context' },
+  SCHEDULING_WHILE_ATOMIC: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'the CPU was asked to sleep in atomic context (an interrupt handler, a spinlock)' },
+  IRQ_LEAK_AT_UNBIND: { origin: 'kernel', lesson: L(L01, 'remove'), what: 'an interrupt handler was left installed when the driver went away' },
   SOFT_LOCKUP: { origin: 'kernel', lesson: L('00-how-this-course-works', 'timeouts'), what: 'the CPU spun without making progress' },
   OOPS: { origin: 'kernel', lesson: L('00-how-this-course-works', 'reading-an-oops'), what: 'the driver crashed' },
   KFREE_INVALID: { origin: 'kernel', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'kfree of something kmalloc did not return' },
@@ -80,6 +82,10 @@ export const CODES = {
   LEAK_RESOURCES: { origin: 'dmalab', lesson: L(L01, 'remove'), what: 'regions, mappings, interrupts or an enabled device left at unbind' },
   LEAK_MEMORY: { origin: 'dmalab', lesson: L(L01, 'remove'), what: 'kmalloc/vmalloc memory left allocated at unbind' },
   PROBE_FAILED: { origin: 'dmalab', lesson: L(L01, 'probe'), what: 'probe returned an error' },
+  // Findings of the hidden tests themselves (the data the device moved, what a function returned).
+  DATA_MISMATCH: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'the data is not what it should be' },
+  WRONG_RESULT: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'a driver function returned something else than expected' },
+  DRIVER_CRASHED: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-an-oops'), what: 'the driver crashed or hung, so the test could not go on' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

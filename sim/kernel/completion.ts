@@ -39,6 +39,7 @@ const HUNG_TASK_NS = 120e9;
 
 function wait(x: completion, timeout_ns: number, site: Site): boolean {
   M.sched.might_sleep('kernel/sched/completion.c:101', site);
+  if (!x.done) M.sched.schedule_bug(site);
   const deadline = M.clock.now + timeout_ns;
   const ok = M.clock.run_until(() => x.done > 0, deadline);
   M.sched.slept();

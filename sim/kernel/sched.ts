@@ -28,7 +28,6 @@ export class Sched {
   wall_budget_ms = 3000;
   private wall_deadline = Infinity;
   private calls = 0;
-  private sleep_bug_sites = new Set<string>();
   /** The soft-lockup threshold in virtual ns (2 * watchdog_thresh). */
   lockup_ns = 20e9;
 
@@ -62,21 +61,41 @@ export class Sched {
     this.busy_since = M.clock.now;
   }
 
-  /** might_sleep(): complain if the caller is atomic. `where` is the kernel file:line the
-   *  check sits at in Linux 6.1, as the BUG line prints it. */
+  /** might_sleep() (CONFIG_DEBUG_ATOMIC_SLEEP, as on debug kernels): complain if the caller
+   *  is atomic. `where` is the kernel file:line the check sits at in Linux 6.1, as the BUG
+   *  line prints it. */
   might_sleep(where: string, site: Site): boolean {
     if (!this.in_atomic() && !this.irqs_disabled()) return true;
     const t = this.task_line();
-    const key = `${where}`;
-    const first = !this.sleep_bug_sites.has(key);
-    this.sleep_bug_sites.add(key);
     M.diag.report('SLEEP_IN_ATOMIC', [
       `BUG: sleeping function called from invalid context at ${where}`,
       `in_atomic(): ${this.in_atomic() ? 1 : 0}, irqs_disabled(): ${this.irqs_disabled() ? 1 : 0}, non_block: 0, pid: ${t.pid}, name: ${t.comm}`,
       `preempt_count: ${this.preempt.toString(16)}, expected: 0`,
-      'RCU nest depth: 0, expected: 0',
-    ], { sites: [['Called at', site]], distinct: !first });
+      ...this.stack_dump(),
+    ], { sites: [['Called at', site]] });
     return false;
+  }
+
+  /** schedule() from atomic context (kernel/sched/core.c __schedule_bug): msleep() and
+   *  friends have no might_sleep() in 6.1, so this is what a sleep in an IRQ handler gives. */
+  schedule_bug(site: Site): void {
+    if (!this.in_atomic() && !this.irqs_disabled()) return;
+    const t = this.task_line();
+    M.diag.report('SCHEDULING_WHILE_ATOMIC', [
+      `BUG: scheduling while atomic: ${t.comm}/${t.pid}/0x${this.preempt.toString(16).padStart(8, '0')}`,
+      ...this.stack_dump(),
+    ], { sites: [['Slept at', site]] });
+    if (this.in_hardirq()) this.slept_in_irq = true;
+  }
+
+  /** Set when a hard-IRQ handler scheduled (the IRQ core reports it enabled interrupts). */
+  slept_in_irq = false;
+
+  /** The first lines of dump_stack(): the CPU line and the context of the call trace. */
+  private stack_dump(): string[] {
+    const t = this.task_line();
+    return [`Modules linked in: ${M.modules().join(' ')}`, `CPU: 0 PID: ${t.pid} Comm: ${t.comm} Not tainted 6.1.0-dmalab #1`,
+      'Call Trace:', this.in_hardirq() ? ' <IRQ>' : ' <TASK>'];
   }
 
   /** Busy time passes in the current context (MMIO reads, udelay, spinning): the watchdogs. */

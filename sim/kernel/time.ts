@@ -69,9 +69,12 @@ export function ktime_sub(a: number, b: number): number {
   return a - b;
 }
 
-/** Sleep: other work (devices, interrupts) runs while this context waits. */
-export function sleep_ns(ns: number, site: Site, where: string): void {
-  M.sched.might_sleep(where, site);
+/** Sleep: other work (devices, interrupts) runs while this context waits. `where` is the
+ *  might_sleep() location for the functions that have one (null for msleep & co, which in 6.1
+ *  only reach the scheduler's "scheduling while atomic"). */
+export function sleep_ns(ns: number, site: Site, where: string | null): void {
+  if (where) M.sched.might_sleep(where, site);
+  else M.sched.schedule_bug(site);
   M.clock.advance_to(M.clock.now + ns);
   M.sched.slept();
 }
@@ -83,22 +86,22 @@ export function spin_ns(ns: number): void {
 }
 
 export function msleep(ms: number): void {
-  sleep_ns(ms * 1e6, take_site(msleep), 'kernel/time/timer.c:2154');
+  sleep_ns(ms * 1e6, take_site(msleep), null);
 }
 export function msleep_interruptible(ms: number): number {
-  sleep_ns(ms * 1e6, take_site(msleep_interruptible), 'kernel/time/timer.c:2168');
+  sleep_ns(ms * 1e6, take_site(msleep_interruptible), null);
   return 0;
 }
 export function ssleep(s: number): void {
-  sleep_ns(s * 1e9, take_site(ssleep), 'kernel/time/timer.c:2154');
+  sleep_ns(s * 1e9, take_site(ssleep), null);
 }
 export function usleep_range(min_us: number, max_us: number): void {
   void max_us;
-  sleep_ns(min_us * 1000, take_site(usleep_range), 'kernel/time/timer.c:2189');
+  sleep_ns(min_us * 1000, take_site(usleep_range), null);
 }
 export function fsleep(us: number): void {
   if (us <= 10) spin_ns(us * 1000);
-  else sleep_ns(us * 1000, take_site(fsleep), 'kernel/time/timer.c:2189');
+  else sleep_ns(us * 1000, take_site(fsleep), null);
 }
 export function udelay(us: number): void {
   spin_ns(us * 1000);
@@ -113,14 +116,14 @@ export function cpu_relax(): void {
   spin_ns(10);
 }
 export function schedule(): void {
-  sleep_ns(1000, take_site(schedule), 'kernel/sched/core.c:6574');
+  sleep_ns(1000, take_site(schedule), null);
 }
 export function schedule_timeout(j: number): number {
-  sleep_ns(j * (1e9 / HZ), take_site(schedule_timeout), 'kernel/time/timer.c:1935');
+  sleep_ns(j * (1e9 / HZ), take_site(schedule_timeout), null);
   return 0;
 }
 export function schedule_timeout_uninterruptible(j: number): number {
-  sleep_ns(j * (1e9 / HZ), take_site(schedule_timeout_uninterruptible), 'kernel/time/timer.c:1935');
+  sleep_ns(j * (1e9 / HZ), take_site(schedule_timeout_uninterruptible), null);
   return 0;
 }
 
@@ -141,7 +144,7 @@ export function poll_timeout(read: () => number, val: Ref<number> | null, cond: 
       return cond(last) ? 0 : -ETIMEDOUT;
     }
     if (atomic) spin_ns(Math.max(sleep_us, 0.01) * 1000);
-    else if (sleep_us) { M.clock.advance_to(M.clock.now + sleep_us * 1000); M.sched.slept(); }
+    else if (sleep_us) sleep_ns(sleep_us * 1000, site, null);
     else spin_ns(10);
   }
 }
