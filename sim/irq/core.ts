@@ -98,6 +98,7 @@ export class IrqCore {
   private handle(d: IrqDesc): void {
     const s = M.sched;
     let storm = 0;
+    let claimed: IrqAction | null = null;
     do {
       d.pending = false;
       d.count++;
@@ -118,6 +119,7 @@ export class IrqCore {
           M.trace.emit(M.clock.now, T.irq_exit, a.dev ? a.dev.id : -1, d.irq, ret & IRQ_HANDLED);
           if (ret & IRQ_HANDLED) {
             handled = true;
+            claimed = a;
             if (!d.edge && a.dev && d.sources.some((x) => x.dev === a.dev) && !asserting.has(a.dev)) {
               M.diag.report('IRQ_HANDLED_NOT_MINE', [
                 `dmalab: ${a.name} ${a.dev.init_name}: irq ${d.irq}: handler returned IRQ_HANDLED, but the device did not raise this interrupt`,
@@ -144,7 +146,7 @@ export class IrqCore {
       }
       if (!d.edge && handled && d.sources.some((x) => x.asserting())) {
         if (++storm >= 10000) {
-          this.storm(d);
+          this.storm(d, claimed);
           return;
         }
       }
@@ -215,12 +217,12 @@ export class IrqCore {
     ], { sites: d.actions.map((a) => ['request_irq() at', a.site] as [string, Site]) });
   }
 
-  private storm(d: IrqDesc): void {
+  private storm(d: IrqDesc, claimed: IrqAction | null): void {
     d.disabled_by_storm = true;
     M.diag.report('IRQ_STORM', [
       `dmalab: irq ${d.irq}: interrupt storm: the handler returned IRQ_HANDLED 10000 times but the device still asserts the line`,
       'dmalab: a level-triggered interrupt fires until the device is acknowledged (write its interrupt-acknowledge register)',
       `Disabling IRQ #${d.irq}`,
-    ], { sites: d.actions.map((a) => ['request_irq() at', a.site] as [string, Site]) });
+    ], { sites: (claimed ? [claimed] : d.actions).map((a) => [`request_irq() of '${a.name}' at`, a.site] as [string, Site]) });
   }
 }

@@ -64,7 +64,7 @@ function is_driver_file(file: string): boolean {
   if (rel.startsWith('node_modules/')) return false;
   if (rel.startsWith('sim/') && !/\/(fixtures|drivers)\//.test(rel)) return false;
   if (rel.startsWith('bench/') && !rel.startsWith('bench/drivers/')) return false;
-  if (rel.startsWith('grader/') && !rel.startsWith('grader/tests/')) return false;
+  if (rel.startsWith('grader/')) return false;
   return true;
 }
 
