@@ -108,12 +108,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'try': {
-      // Placeholder until sim/testing exposes a workload runner (see grader/README.md, "try").
-      process.stderr.write(
-        'npm run try is not wired yet: it needs sim/testing to export\n' +
-          '  run_exercise({ exercise, driver, shape, seed }) -> { dmesg: string[], trace: string[], report }\n' +
-          'Until then, run the hidden tests of one exercise with: npm run verify -- --only ' + (rest[0] ?? 'NN') + '\n',
-      );
+      // The playground runs under tsx with the call-site hooks, not vitest: grader/try.ts.
+      process.stderr.write(`use: npm run try -- ${rest[0] ?? 'NN'} [--shape S] [--seed X] [--solution]\n`);
       return 2;
     }
     default:

@@ -75,10 +75,7 @@ export class DriverCore {
       M.printk(4, `dmalab: ${drv.name}: probe returned ${String(ret)}, not an int (0 or a negative errno)`);
       ret = ret ? -22 : 0;
     }
-    if (ret === 0) {
-      M.printk(7, `bus: '${dev.bus?.name}': really_probe: bound device ${dev_name(dev)} to driver ${drv.name}`);
-      return 0;
-    }
+    if (ret === 0) return 0;
     if (ret !== -EPROBE_DEFER && ret !== -ENODEV && ret !== -ENXIO && out.ok) {
       M.printk(4, `${drv.name}: probe of ${dev_name(dev)} failed with error ${ret}`);
     }

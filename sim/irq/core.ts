@@ -114,7 +114,7 @@ export class IrqCore {
         for (const a of d.actions) {
           if (a.broken) continue;
           M.owner = a.owner;
-          M.trace.emit(M.clock.now, T.irq_entry, a.dev ? a.dev.id : -1, d.irq);
+          M.trace.emit_named(M.clock.now, T.irq_entry, a.dev ? a.dev.id : -1, a.name, d.irq);
           const ret = this.call(a, d.irq);
           M.trace.emit(M.clock.now, T.irq_exit, a.dev ? a.dev.id : -1, d.irq, ret & IRQ_HANDLED);
           if (ret & IRQ_HANDLED) {

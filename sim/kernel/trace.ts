@@ -36,6 +36,14 @@ export class Trace {
     this.count++;
   }
 
+  /** An event whose formatting needs a name (an IRQ handler's). */
+  emit_named(now: number, kind: T, dev: number, name: string, a: number, b = 0): void {
+    if (!this.enabled) return;
+    const i = this.head;
+    this.emit(now, kind, dev, a, b);
+    this.notes[i] = name;
+  }
+
   note(now: number, dev: number, text: string): void {
     const i = this.head;
     this.emit(now, T.note, dev, 0);
@@ -70,7 +78,7 @@ export class Trace {
       case T.swiotlb_bounced: s = `swiotlb_bounced: dev_name: ${dev} dev_addr=${llx(a)} size=${b} ${c ? 'FORCE' : 'NORMAL'}`; break;
       case T.mmio_read: s = `mmio_read: ${dev} bar${e} +0x${llx(a)} width=${b * 8} val=0x${llx(c)}`; break;
       case T.mmio_write: s = `mmio_write: ${dev} bar${e} +0x${llx(a)} width=${b * 8} val=0x${llx(c)}`; break;
-      case T.irq_entry: s = `irq_handler_entry: irq=${a} name=${dev}`; break;
+      case T.irq_entry: s = `irq_handler_entry: irq=${a} name=${this.notes[i] ?? dev}`; break;
       case T.irq_exit: s = `irq_handler_exit: irq=${a} ret=${b ? 'handled' : 'unhandled'}`; break;
       case T.dev_read: s = `device_dma_read: ${dev} bus_addr=${llx(a)} size=${b} phys_addr=${llx(c)}`; break;
       case T.dev_write: s = `device_dma_write: ${dev} bus_addr=${llx(a)} size=${b} phys_addr=${llx(c)}`; break;
