@@ -29,6 +29,8 @@ export function dma_info_to_prot(dir: number): number {
 function alloc_iova(dev: device, size: number, limit: number): number {
   const d = domain(dev);
   const npages = size / G;
+  // Fault injection: an IOVA space this small is exhausted quickly.
+  if (M.faults.iova_pages && d.pages_in_use() + npages > M.faults.iova_pages) return 0;
   let pfn = -1;
   if (limit > 0xffffffff) pfn = d.alloc(npages, Math.floor(0xffffffff / G), M.clock.now);
   if (pfn < 0) pfn = d.alloc(npages, Math.floor(Math.min(limit, 2 ** 48 - 1) / G), M.clock.now);

@@ -61,6 +61,14 @@ export class IovaDomain {
     this.used.splice(i, 0, r);
   }
 
+  /** Pages allocated and not yet given back (those parked for reuse count as free). */
+  pages_in_use(): number {
+    let n = 0;
+    for (const r of this.used) n += r.npages;
+    for (const [npages, l] of this.rcache) n -= npages * l.length;
+    return n;
+  }
+
   /** The allocated range starting at pfn, if any. */
   find(pfn: number): Range | undefined {
     return this.used.find((r) => r.pfn === pfn);

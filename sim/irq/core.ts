@@ -59,15 +59,39 @@ export class IrqCore {
 
   /** A level-triggered source changed state (INTx). */
   level_changed(irq: number): void {
+    if (this.injected(irq)) return;
     this.deliver();
-    void irq;
   }
 
   /** An edge-triggered interrupt (an MSI message). */
   edge(irq: number): void {
     const d = this.line(irq, true);
+    if (this.injected(irq)) return;
     d.pending = true;
     this.deliver();
+  }
+
+  /** Fault injection: lose this interrupt, or deliver it later. True if it was taken care of. */
+  private injected(irq: number): boolean {
+    const f = M.faults;
+    const d = this.descs.get(irq);
+    const raised = d ? (d.edge || d.sources.some((s) => s.asserting())) : false;
+    if (!raised) return false;
+    if (f.drop_irqs > 0) {
+      f.drop_irqs--;
+      M.trace.note(M.clock.now, -1, `fault injection: interrupt ${irq} lost`);
+      return true;
+    }
+    if (f.delay_irqs_ns > 0) {
+      const ns = f.delay_irqs_ns;
+      M.clock.schedule(ns, () => {
+        const dd = this.line(irq, d!.edge);
+        if (dd.edge) dd.pending = true;
+        this.deliver();
+      }, 'delayed interrupt');
+      return true;
+    }
+    return false;
   }
 
   private wants_service(d: IrqDesc): boolean {

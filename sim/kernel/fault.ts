@@ -22,6 +22,12 @@ export class Faults {
   readonly points: FaultPoint[] = [];
   /** The point that was made to fail, if any. */
   injected: FaultPoint | null = null;
+  /** Limit every IOMMU domain to this many IOVA pages (0 = no limit): exhaust IOVA space. */
+  iova_pages = 0;
+  /** Lose the next n interrupts (each delivery attempt drops one, as a lost MSI would). */
+  drop_irqs = 0;
+  /** Deliver interrupts this many ns late. */
+  delay_irqs_ns = 0;
 
   /** Should this call fail? Called once per injection point. */
   should_fail(kind: FaultKind, site: Site): boolean {

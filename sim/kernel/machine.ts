@@ -46,6 +46,12 @@ export interface MachineOptions {
   swiotlb_force?: boolean;
   /** Real time one harness call into the driver may take before the watchdog fires (ms). */
   wall_budget_ms?: number;
+  /** Fault injection: IOVA pages per IOMMU domain (exhausts IOVA space). */
+  iova_pages?: number;
+  /** Fault injection: lose this many interrupts. */
+  drop_irqs?: number;
+  /** Fault injection: deliver interrupts this late (ns). */
+  delay_irqs_ns?: number;
 }
 
 export let M: Machine = undefined as unknown as Machine;
@@ -92,6 +98,9 @@ export class Machine {
     this.rng = new Rng(this.seed);
     set_capture(opts.callsites ?? true);
     if (opts.wall_budget_ms !== undefined) this.sched.wall_budget_ms = opts.wall_budget_ms;
+    this.faults.iova_pages = opts.iova_pages ?? 0;
+    this.faults.drop_irqs = opts.drop_irqs ?? 0;
+    this.faults.delay_irqs_ns = opts.delay_irqs_ns ?? 0;
     this.ram = new Ram(this.shape.ram_base, this.shape.ram_size, this.seed);
     this.cache = this.shape.cache ? new Cache(this.ram, this.shape.cache.size, this.shape.cache.ways, this.rng.fork(1)) : null;
     this.trace = new Trace((id) => this.devices[id]?.init_name ?? '?');
