@@ -13,6 +13,7 @@ const LESSONS = path.join(ROOT, 'lessons');
 export interface CodeBlock { lesson: string; line: number; code: string }
 
 export function lesson_files(): string[] {
+  if (!fs.existsSync(LESSONS)) return [];
   return fs.readdirSync(LESSONS).filter((f) => /^\d\d-.*\.md$/.test(f)).sort().map((f) => path.join(LESSONS, f));
 }
 
