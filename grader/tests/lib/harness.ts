@@ -106,12 +106,13 @@ export class Run {
 
   report(): TestReport {
     const r = sim.report(this.data, this.opts.lesson) as TestReport;
-    const extra = this.findings.map((f) => ({ code: f.code, origin: 'dmalab' as const, lines: f.lines.map((l) => `dmalab: test: ${l}`), sites: [], lesson: this.opts.lesson, time_ns: this.m.clock.now }));
+    const extra = this.findings.map((f) => ({ code: f.code, origin: 'dmalab' as const, lines: f.lines.map((l) => `dmalab: ${l}`), sites: [], lesson: this.opts.lesson, time_ns: this.m.clock.now }));
     return { ...r, diagnostics: [...r.diagnostics, ...extra] };
   }
 }
 
 function fmt(v: unknown): string {
+  if (typeof v === 'number' && v < 0 && v >= -4095 && ERRNO[-v]) return `${v} (-${ERRNO[-v]})`;
   if (typeof v === 'number') return Number.isInteger(v) && v > 9 ? `${v} (0x${(v >>> 0).toString(16)})` : String(v);
   return JSON.stringify(v);
 }
