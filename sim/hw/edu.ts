@@ -39,7 +39,12 @@ export const EDU_DMA_DELAY_NS = 100e6, EDU_FACT_DELAY_NS = 50e3;
 
 const U64 = 0xffffffffffffffffn;
 
-export interface EduOptions { dma_mask?: bigint }
+export interface EduOptions {
+  dma_mask?: bigint;
+  /** Virtual time a DMA transfer takes (default 100 ms, as in QEMU): a slower device lets a
+   *  test outlast a driver's timeout while the transfer still runs. */
+  dma_delay_ns?: number;
+}
 
 export class Edu implements PciModel {
   readonly name = 'edu';
@@ -59,6 +64,7 @@ export class Edu implements PciModel {
   dma = { src: 0n, dst: 0n, cnt: 0n, cmd: 0n };
   readonly dma_buf = new Uint8Array(EDU_DMA_SIZE);
   readonly dma_mask: bigint;
+  readonly dma_delay_ns: number;
   private dma_timer: Event | null = null;
   private fact_timer: Event | null = null;
   private inflight: ReturnType<typeof M.own.begin> | null = null;
@@ -67,6 +73,7 @@ export class Edu implements PciModel {
 
   constructor(opts: EduOptions = {}) {
     this.dma_mask = opts.dma_mask ?? (1n << 28n) - 1n;
+    this.dma_delay_ns = opts.dma_delay_ns ?? EDU_DMA_DELAY_NS;
     this.bars = [{ size: 1 << 20, read: (o, s) => this.mmio_read(o, s), write: (o, s, v) => this.mmio_write(o, s, v) }];
   }
 
@@ -189,7 +196,7 @@ export class Edu implements PciModel {
       const bus = Number(BigInt.asUintN(53, host & this.dma_mask));
       this.inflight = M.own.begin(this.fn.dev, bus, cnt, to_ram, `edu DMA ${to_ram ? 'edu -> RAM' : 'RAM -> edu'} of ${cnt} bytes`, this.fn.dma_site);
     }
-    this.dma_timer = M.clock.schedule(EDU_DMA_DELAY_NS, () => this.dma_done(), 'edu DMA');
+    this.dma_timer = M.clock.schedule(this.dma_delay_ns, () => this.dma_done(), 'edu DMA');
   }
 
   /** edu_dma_timer(). */
