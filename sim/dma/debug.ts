@@ -5,7 +5,7 @@
 // million live mappings.
 import { M } from '../kernel/machine.ts';
 import { IntMap } from '../lib/hashtab.ts';
-import { x016, px } from '../lib/vsprintf.ts';
+import { x016, px, pa } from '../lib/vsprintf.ts';
 import type { Code } from '../kernel/codes.ts';
 import type { Site } from '../kernel/site.ts';
 import { dev_driver_string, dev_name, type device } from '../base/device.ts';
@@ -20,6 +20,8 @@ export const TYPE_NAME = ['single', 'scather-gather', 'coherent', 'resource', 'n
 const MAP_ERR_NA = 0, MAP_ERR_NOT_CHECKED = 1, MAP_ERR_CHECKED = 2;
 
 const HASH_FN_SHIFT = 13, HASH_SIZE = 16384, NONE = -1;
+/** (1 << RADIX_TREE_MAX_TAGS) - 1 */
+const ACTIVE_CACHELINE_MAX_OVERLAP = 7;
 
 /** A lookup key, as dma-debug's `struct dma_debug_entry ref`. */
 export interface Ref {
@@ -216,12 +218,16 @@ export class DmaDebug {
 
   // ---- reporting ---------------------------------------------------------------------------
 
+  /** Inside the per-segment loop of an sg call: each segment's error is printed on its own, as
+   *  the kernel does, even when they share both call sites. */
+  private sg_loop = false;
+
   /** err_printk(dev, entry, ...): one DMA-API error, with "Mapped at" when there is an entry. */
   err(code: Code, check: string, dev: device, entry: number, text: string, site: Site, label = 'Called at'): void {
     const lines = text.split('\n').map((l, i) => (i === 0 ? `DMA-API: ${dev_driver_string(dev)} ${dev_name(dev)}: ${l}` : l));
     const sites: [string, Site][] = [[label, site]];
     if (entry !== NONE) sites.push(['Mapped at', this.e_site[entry]!]);
-    M.diag.report(code, lines, { sites, warn: warn_at(check), mapped_at: entry !== NONE ? this.e_site[entry]! : undefined });
+    M.diag.report(code, lines, { sites, warn: warn_at(check), mapped_at: entry !== NONE ? this.e_site[entry]! : undefined, distinct: this.sg_loop });
   }
 
   // ---- map side ----------------------------------------------------------------------------
@@ -258,11 +264,19 @@ export class DmaDebug {
     return e;
   }
 
-  /** add_dma_entry(): hash it, then track its first cache line (EEXIST on overlap). */
+  /** add_dma_entry(): hash it, then track its first cache line (EEXIST on overlap). The
+   *  overlap count is debug.c's 3-bit radix-tree tag: it saturates at 7, and the mapping that
+   *  would make it 8 gives a WARN_ONCE of its own (not counted), before that mapping's EEXIST. */
   private add(e: number, attrs: number, site: Site): void {
     this.link(e);
     if (this.e_dir[e] === DMA_TO_DEVICE) return;
-    const n = this.clines.inc(Math.floor(this.e_paddr[e]! / 64));
+    const cln = Math.floor(this.e_paddr[e]! / 64);
+    const n = this.clines.inc(cln);
+    if (n >= ACTIVE_CACHELINE_MAX_OVERLAP) {
+      this.clines.dec(cln);
+      M.diag.report('DMA_CACHELINE_OVERLAP_EXCEEDED', [`DMA-API: exceeded ${ACTIVE_CACHELINE_MAX_OVERLAP} overlapping mappings of cacheline ${pa(cln)}`],
+        { warn: warn_at('C-M8-EXCEEDED'), once: 'dma-debug:cacheline-overflow', sites: [['Mapped at', site]] });
+    }
     if (n >= 0 && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) {
       const dev = M.devices[this.e_dev[e]!]!;
       this.err('DMA_CACHELINE_OVERLAP', 'C-M8', dev, e, 'cacheline tracking EEXIST, overlapping mappings aren\'t supported', site, 'Mapped at');
@@ -444,14 +458,19 @@ export class DmaDebug {
     if (this.disabled) return [];
     let mapped = 0;
     const gone: number[] = [];
-    for (let i = 0; i < nelems; i++) {
-      const s = segs[i];
-      if (!s) break;
-      const ref: Ref = { dev, addr: s.dma, size: s.dma_len, type: DT.sg, dir, sg_call_ents: nelems, paddr: s.phys };
-      if (mapped && i >= mapped) break;
-      if (i === 0) mapped = this.nr_mapped(ref);
-      const e = this.check_unmap(ref, site);
-      if (e !== NONE) gone.push(e);
+    this.sg_loop = true;
+    try {
+      for (let i = 0; i < nelems; i++) {
+        const s = segs[i];
+        if (!s) break;
+        const ref: Ref = { dev, addr: s.dma, size: s.dma_len, type: DT.sg, dir, sg_call_ents: nelems, paddr: s.phys };
+        if (mapped && i >= mapped) break;
+        if (i === 0) mapped = this.nr_mapped(ref);
+        const e = this.check_unmap(ref, site);
+        if (e !== NONE) gone.push(e);
+      }
+    } finally {
+      this.sg_loop = false;
     }
     return gone;
   }
@@ -461,14 +480,21 @@ export class DmaDebug {
     if (this.disabled) return [];
     let mapped = 0;
     const out: number[] = [];
-    for (let i = 0; i < nelems; i++) {
-      const s = segs[i];
-      if (!s) break;
-      const ref: Ref = { dev, addr: s.dma, size: s.dma_len, type: DT.sg, dir, sg_call_ents: nelems, paddr: s.phys };
-      if (i === 0) mapped = this.nr_mapped(ref);
-      if (i >= mapped) break;
-      const e = this.check_sync(ref, to_cpu, site);
-      if (e !== NONE) out.push(e);
+    this.sg_loop = true;
+    try {
+      for (let i = 0; i < nelems; i++) {
+        const s = segs[i];
+        if (!s) break;
+        const ref: Ref = { dev, addr: s.dma, size: s.dma_len, type: DT.sg, dir, sg_call_ents: nelems, paddr: s.phys };
+        // 6.1 asks segment 0's entry for the mapped count; a list it does not know stops here,
+        // before any check (so a sync of a never-mapped list is silent).
+        if (i === 0) mapped = this.nr_mapped(ref);
+        if (i >= mapped) break;
+        const e = this.check_sync(ref, to_cpu, site);
+        if (e !== NONE) out.push(e);
+      }
+    } finally {
+      this.sg_loop = false;
     }
     return out;
   }

@@ -96,7 +96,8 @@ export function iommu_dma_map_sg(dev: device, segs: SgSeg[], nents: number, dir:
     const s = segs[i]!;
     const off = s.phys % G;
     let len = Math.ceil((s.length + off) / G) * G;
-    const pad = mask < Number.MAX_SAFE_INTEGER ? (mask - total + 1) & mask : 0;
+    // (mask - iova_len + 1) & mask in unsigned arithmetic: the padding to the next boundary
+    const pad = mask < Number.MAX_SAFE_INTEGER ? (mask + 1 - (total % (mask + 1))) % (mask + 1) : 0;
     if (pad && pad < len - 1 && i > 0) { iova_len_of[i - 1]! += pad; total += pad; }
     iova_len_of.push(len);
     total += len;

@@ -35,18 +35,23 @@ export const CODES = {
   DMA_SYNC_WRITEONLY_TO_DEVICE: { origin: 'dma-debug', lesson: L(L05, 'which-sync-when'), what: 'syncs device write-only memory to the device' },
   DMA_SYNC_SG_WRONG_COUNT: { origin: 'dma-debug', lesson: L(L07, 'syncing-a-list'), what: 'syncs an sg list with a different entry count' },
   DMA_LEAK_AT_UNBIND: { origin: 'dma-debug', lesson: L(L04, 'unmapping'), what: 'mappings or allocations left when the driver was unbound' },
+  // kernel/dma/debug.c too, but a WARN_ONCE that error_count does not count
+  DMA_CACHELINE_OVERLAP_EXCEEDED: { origin: 'kernel', lesson: L(L06, 'cache-lines'), what: 'more than 7 live mappings share one cache line' },
 
   // Elsewhere in the kernel
   DMA_MAP_VMALLOC_REJECTED: { origin: 'kernel', lesson: L(L06, 'vmalloc'), what: 'dma_map_single of vmalloc memory' },
   DMA_ADDR_OVERFLOW: { origin: 'kernel', lesson: L(L02, 'dma-masks'), what: 'buffer beyond the DMA mask and no bounce buffer' },
   SWIOTLB_FULL: { origin: 'kernel', lesson: L(L08, 'when-swiotlb-is-full'), what: 'swiotlb is out of bounce slots' },
   SWIOTLB_OVERFLOW: { origin: 'kernel', lesson: L(L08, 'bounce-buffers'), what: 'bounce buffer beyond the DMA mask' },
+  SWIOTLB_BOUNCE_OVERFLOW: { origin: 'kernel', lesson: L(L05, 'partial-syncs'), what: 'a sync or unmap ran past the end of its bounce buffer' },
   DMA_INVALID_DIRECTION: { origin: 'kernel', lesson: L(L04, 'directions'), what: 'invalid DMA direction (kernel BUG)' },
   DMA_NO_MASK: { origin: 'kernel', lesson: L(L02, 'dma-masks'), what: 'DMA API used on a device without a DMA mask' },
   DMA_FREE_IRQS_DISABLED: { origin: 'kernel', lesson: L(L03, 'freeing'), what: 'dma_free_coherent with interrupts disabled' },
   DMAM_FREE_NOT_MANAGED: { origin: 'kernel', lesson: L(L03, 'managed-allocations'), what: 'dmam_free_coherent of memory not from dmam_alloc_coherent' },
   DMA_POOL_BUSY: { origin: 'kernel', lesson: L(L09, 'destroying-a-pool'), what: 'dma_pool_destroy with blocks still allocated' },
+  DMA_POOL_BAD_DMA: { origin: 'kernel', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a DMA address that is in none of the pool\'s pages' },
   IOMMU_FAULT: { origin: 'kernel', lesson: L(L08, 'iommu-faults'), what: 'the IOMMU blocked a device access' },
+  IOMMU_UNMAP_NOT_MAPPED: { origin: 'kernel', lesson: L(L04, 'unmapping'), what: 'dma-iommu was asked to unmap an IOVA that maps nothing' },
   SLEEP_IN_ATOMIC: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'a function that may sleep was called in atomic context' },
   SCHEDULING_WHILE_ATOMIC: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'the CPU was asked to sleep in atomic context (an interrupt handler, a spinlock)' },
   IRQ_LEAK_AT_UNBIND: { origin: 'kernel', lesson: L(L01, 'remove'), what: 'an interrupt handler was left installed when the driver went away' },

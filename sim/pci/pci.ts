@@ -79,6 +79,9 @@ export function pci_setup_device(fn: PciFn): pci_dev {
   dev._dma_limit = 0xffffffff;
   dev._coherent_limit = 0xffffffff;
   dev._iommu = M.iommu !== null;
+  // pci_device_add() (drivers/pci/probe.c) points dev->dma_parms at the pci_dev's own, and
+  // sets 64 KiB segments that must not cross a 4 GiB boundary.
+  dev.dma_parms = { max_segment_size: 65536, segment_boundary_mask: 0xffffffff };
   dev._can_master = () => fn.master_enabled();
   fn.dev = dev;
   const m = fn.model;
