@@ -117,7 +117,7 @@ function fmt(v: unknown): string {
   return JSON.stringify(v);
 }
 
-const ERRNO: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 12: 'ENOMEM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 110: 'ETIMEDOUT', 517: 'EPROBE_DEFER' };
+const ERRNO: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 12: 'ENOMEM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 38: 'ENOSYS', 110: 'ETIMEDOUT', 517: 'EPROBE_DEFER' };
 export function errname(r: number): string {
   return r < 0 && ERRNO[-r] ? `-${ERRNO[-r]}` : String(r);
 }
