@@ -13,13 +13,21 @@ const R = 0, W = 1;
 /** A physically contiguous piece of a virtual range. */
 interface Seg { phys: number; len: number; cached: boolean }
 
+/** Is v in the kernel image? On arm64 the image sits inside the vmalloc area, and vmalloc areas
+ *  (coherent buffers, stacks, vmalloc) are mapped just above it: an address is the image's
+ *  only within the image's sections and where no vmalloc page is mapped. */
+function in_kimage(v: number): boolean {
+  const mmu = M.mmu;
+  return mmu.is_kimage(v) && M.kimage.section_of(v) !== null && !mmu.vm_pte(v);
+}
+
 /** Split [v, v+len) into physically contiguous segments, or oops. */
 function segments(v: number, len: number, write: number, entry: Function): Seg[] {
   const mmu = M.mmu;
   if (mmu.is_linear(v) && mmu.is_linear(v + len - 1)) {
     return [{ phys: mmu.lm_to_phys(v), len, cached: M.cache !== null }];
   }
-  if (mmu.is_kimage(v) && mmu.is_kimage(v + len - 1)) {
+  if (in_kimage(v) && in_kimage(v + len - 1)) {
     const phys = mmu.kimage_to_phys(v);
     if (write && M.kimage.is_rodata(v, len)) page_fault(v, write, entry, 'write to read-only memory');
     return [{ phys, len, cached: M.cache !== null }];
@@ -30,6 +38,7 @@ function segments(v: number, len: number, write: number, entry: Function): Seg[]
     const n = Math.min(left, PAGE_SIZE - (at % PAGE_SIZE));
     let phys: number, cached = M.cache !== null;
     if (mmu.is_linear(at)) phys = mmu.lm_to_phys(at);
+    else if (in_kimage(at)) phys = mmu.kimage_to_phys(at);
     else if (mmu.is_vmalloc(at)) {
       const pte = mmu.vm_pte(at);
       if (!pte) page_fault(at, write, entry);
@@ -38,8 +47,7 @@ function segments(v: number, len: number, write: number, entry: Function): Seg[]
       if (write && flags & PTE_RO) page_fault(at, write, entry, 'write to read-only memory');
       phys = pte - flags + (at % PAGE_SIZE);
       if (flags & PTE_UNCACHED) cached = false;
-    } else if (mmu.is_kimage(at)) phys = mmu.kimage_to_phys(at);
-    else page_fault(at, write, entry);
+    } else page_fault(at, write, entry);
     const last = out[out.length - 1];
     if (last && last.phys + last.len === phys && last.cached === cached) last.len += n;
     else out.push({ phys, len: n, cached });

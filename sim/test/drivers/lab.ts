@@ -1,0 +1,363 @@
+// A configurable edu driver for the sim's own rule and machine tests. Its probe can be made to
+// leave out a step (pci_enable_device, pci_set_master, the mask check, an error path); its
+// exported operations are small driver functions a test composes into a scenario (map, start
+// a transfer, wait, sync, read, unmap), so every report carries call sites in this file, as a
+// learner's driver would. Register map: sim/hw/edu.ts.
+import { pci_enable_device, pci_disable_device, pci_request_regions, pci_release_regions, pci_iomap,
+  pci_iounmap, pci_set_master, pci_clear_master, pci_set_drvdata, pci_get_drvdata, PCI_DEVICE,
+  type pci_dev, type pci_driver } from '#linux/pci';
+import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_sync_single_for_cpu,
+  dma_sync_single_for_device, dma_set_mask_and_coherent, dma_alloc_coherent, dma_free_coherent,
+  dma_map_sg, dma_unmap_sg, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE } from '#linux/dma-mapping';
+import { sg_array, sg_init_table, sg_set_buf, sg_dma_address, sg_dma_len, type scatterlist } from '#linux/scatterlist';
+import { kmalloc, kzalloc, kfree, GFP_KERNEL } from '#linux/slab';
+import { GFP_DMA } from '#linux/gfp';
+import { vmalloc, vfree } from '#linux/vmalloc';
+import { readl, readq, writel, writeq, virt_to_phys, type iomem } from '#linux/io';
+import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#linux/interrupt';
+import { DECLARE_COMPLETION, reinit_completion, complete, wait_for_completion_timeout, type completion } from '#linux/completion';
+import { msecs_to_jiffies } from '#linux/jiffies';
+import { msleep, udelay } from '#linux/delay';
+import { memset } from '#linux/string';
+import { copy_from_mem, copy_to_mem, get_u8, put_u32 } from '#dmalab/mem';
+import { out } from '#dmalab/ref';
+import { DEFINE_STATIC_BUFFER } from '#dmalab/static';
+import { ENOMEM, EIO, ETIMEDOUT } from '#linux/errno';
+
+export const EDU_STATUS = 0x20, EDU_IRQ_STATUS = 0x24, EDU_IRQ_ACK = 0x64, EDU_DMA_SRC = 0x80,
+  EDU_DMA_DST = 0x88, EDU_DMA_CNT = 0x90, EDU_DMA_CMD = 0x98;
+export const CMD_RUN = 1, CMD_TO_RAM = 2, CMD_IRQ = 4, EDU_BUF = 0x40000, DMA_IRQ = 0x100;
+
+/** What the probe does (a correct driver: every field at its default). */
+export interface LabCfg {
+  enable: boolean;
+  master: boolean;
+  /** The DMA mask the driver asks for (edu drives 28 bits). */
+  mask_bits: number;
+  /** Go on with DMA even when dma_set_mask_and_coherent() fails. */
+  ignore_mask_error: boolean;
+  /** Install an interrupt handler (shared INTx). */
+  irq: boolean;
+  /** The handler: 'ok' checks and acks, 'greedy' claims without checking, 'noack' never acks,
+   *  'throws' crashes. */
+  handler: 'ok' | 'greedy' | 'noack' | 'throws';
+  /** Probe also sets up a coherent ring and a mapped buffer, then requests the IRQ: the
+   *  fault-injection sweep's probe. 'ok' unwinds on every error, 'broken' leaks on a late one. */
+  full: false | 'ok' | 'broken';
+  /** remove() forgets: 'regions' (release/iounmap/disable), 'memory' (kfree of a buffer). */
+  remove_forgets: null | 'regions' | 'memory';
+  /** Allocate a scratch buffer in probe (freed in remove unless remove_forgets = 'memory'). */
+  scratch: boolean;
+  /** Throw from probe (a driver bug: an exception). */
+  probe_throws: boolean;
+}
+
+export const LAB_DEFAULT: LabCfg = { enable: true, master: true, mask_bits: 28, ignore_mask_error: false, irq: false,
+  handler: 'ok', full: false, remove_forgets: null, scratch: false, probe_throws: false };
+
+export interface lab {
+  pdev: pci_dev;
+  bar: iomem;
+  cfg: LabCfg;
+  done: completion;
+  irqs: number;
+  scratch: number;
+  ring: number;
+  ring_dma: number;
+  rx: number;
+  rx_dma: number;
+}
+
+function lab_irq(_irq: number, l: lab): number {
+  if (l.cfg.handler === 'throws') {
+    const nothing = null as unknown as { count: number };
+    return nothing.count;
+  }
+  if (l.cfg.handler === 'greedy') {
+    l.irqs++;
+    writel(readl(l.bar + EDU_IRQ_STATUS), l.bar + EDU_IRQ_ACK);
+    return IRQ_HANDLED;
+  }
+  const status = readl(l.bar + EDU_IRQ_STATUS);
+  if (!status) return IRQ_NONE;
+  l.irqs++;
+  if (l.cfg.handler !== 'noack') writel(status, l.bar + EDU_IRQ_ACK);
+  complete(l.done);
+  return IRQ_HANDLED;
+}
+
+/** The 'full' probe's DMA setup after the basic one; unwinds (or not) on failure. */
+function lab_probe_dma(l: lab): number {
+  const dev = l.pdev.dev;
+  const handle = out(0);
+  l.ring = dma_alloc_coherent(dev, 4096, handle, GFP_KERNEL);
+  if (!l.ring) return -ENOMEM;
+  l.ring_dma = handle.value;
+  l.rx = kmalloc(4096, GFP_KERNEL);
+  if (!l.rx) {
+    dma_free_coherent(dev, 4096, l.ring, l.ring_dma);
+    return -ENOMEM;
+  }
+  l.rx_dma = dma_map_single(dev, l.rx, 4096, DMA_FROM_DEVICE);
+  if (dma_mapping_error(dev, l.rx_dma)) {
+    kfree(l.rx);
+    dma_free_coherent(dev, 4096, l.ring, l.ring_dma);
+    return -ENOMEM;
+  }
+  const ret = request_irq(l.pdev.irq, lab_irq, IRQF_SHARED, 'edu_lab', l);
+  if (ret) {
+    if (l.cfg.full === 'broken') return ret; /* BUG: the mapping, the buffer and the ring leak */
+    dma_unmap_single(dev, l.rx_dma, 4096, DMA_FROM_DEVICE);
+    kfree(l.rx);
+    dma_free_coherent(dev, 4096, l.ring, l.ring_dma);
+    return ret;
+  }
+  return 0;
+}
+
+function lab_probe(pdev: pci_dev, cfg: LabCfg): number {
+  const dev = pdev.dev;
+  const l: lab = { pdev, bar: 0, cfg, done: DECLARE_COMPLETION(), irqs: 0, scratch: 0, ring: 0, ring_dma: 0, rx: 0, rx_dma: 0 };
+  let ret = 0;
+  if (cfg.probe_throws) {
+    const table = undefined as unknown as number[];
+    return table[0]!;
+  }
+  if (cfg.enable) {
+    ret = pci_enable_device(pdev);
+    if (ret) return ret;
+  }
+  ret = pci_request_regions(pdev, 'edu_lab');
+  if (ret) goto_disable();
+  if (ret) return ret;
+  l.bar = pci_iomap(pdev, 0, 0);
+  if (!l.bar) {
+    pci_release_regions(pdev);
+    goto_disable();
+    return -ENOMEM;
+  }
+  if (cfg.master) pci_set_master(pdev);
+  ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(cfg.mask_bits));
+  if (ret && !cfg.ignore_mask_error) return unwind(l, -EIO);
+  if (cfg.scratch) {
+    l.scratch = kzalloc(256, GFP_KERNEL);
+    if (!l.scratch) return unwind(l, -ENOMEM);
+  }
+  if (cfg.full) {
+    ret = lab_probe_dma(l);
+    if (ret) {
+      kfree(l.scratch);
+      return unwind(l, ret);
+    }
+  } else if (cfg.irq) {
+    ret = request_irq(pdev.irq, lab_irq, IRQF_SHARED, 'edu_lab', l);
+    if (ret) {
+      kfree(l.scratch);
+      return unwind(l, ret);
+    }
+  }
+  pci_set_drvdata(pdev, l);
+  return 0;
+
+  function goto_disable(): void {
+    if (cfg.enable) pci_disable_device(pdev);
+  }
+}
+
+function unwind(l: lab, ret: number): number {
+  pci_iounmap(l.pdev, l.bar);
+  pci_release_regions(l.pdev);
+  if (l.cfg.enable) pci_disable_device(l.pdev);
+  return ret;
+}
+
+function lab_remove(pdev: pci_dev): void {
+  const l = pci_get_drvdata<lab>(pdev);
+  const dev = pdev.dev;
+  if (l.cfg.full) {
+    free_irq(pdev.irq, l);
+    dma_unmap_single(dev, l.rx_dma, 4096, DMA_FROM_DEVICE);
+    kfree(l.rx);
+    dma_free_coherent(dev, 4096, l.ring, l.ring_dma);
+  } else if (l.cfg.irq) free_irq(pdev.irq, l);
+  if (l.cfg.remove_forgets !== 'memory') kfree(l.scratch);
+  if (l.cfg.master) pci_clear_master(pdev);
+  if (l.cfg.remove_forgets === 'regions') return; /* BUG: regions, iomap and enable stay */
+  pci_iounmap(pdev, l.bar);
+  pci_release_regions(pdev);
+  if (l.cfg.enable) pci_disable_device(pdev);
+}
+
+/** A driver with this configuration (a fresh object: each machine registers its own). */
+export function lab_driver(cfg: Partial<LabCfg> = {}): pci_driver {
+  const c: LabCfg = { ...LAB_DEFAULT, ...cfg };
+  return {
+    name: 'edu_lab',
+    id_table: [PCI_DEVICE(0x1234, 0x11e8)],
+    probe: (pdev) => lab_probe(pdev, c),
+    remove: lab_remove,
+  };
+}
+
+// ---- operations a test composes --------------------------------------------------------------
+
+export function lab_of(pdev: pci_dev): lab {
+  return pci_get_drvdata<lab>(pdev);
+}
+
+export function lab_alloc(len: number, dma_zone = false): number {
+  return kmalloc(len, dma_zone ? GFP_KERNEL | GFP_DMA : GFP_KERNEL);
+}
+export function lab_free(buf: number): void {
+  kfree(buf);
+}
+export function lab_vmalloc(len: number): number {
+  return vmalloc(len);
+}
+export function lab_vfree(buf: number): void {
+  vfree(buf);
+}
+export function lab_fill(buf: number, byte: number, len: number): void {
+  memset(buf, byte, len);
+}
+export function lab_write(buf: number, bytes: Uint8Array): void {
+  copy_to_mem(buf, bytes);
+}
+export function lab_read(buf: number, len: number): Uint8Array {
+  return copy_from_mem(buf, len);
+}
+export function lab_put32(p: number, v: number): void {
+  put_u32(v, p);
+}
+export function lab_get8(p: number): number {
+  return get_u8(p);
+}
+export function lab_phys(buf: number): number {
+  return virt_to_phys(buf);
+}
+
+/** dma_map_single + dma_mapping_error; returns the handle or 0 on error. */
+export function lab_map(l: lab, buf: number, len: number, dir: number): number {
+  const h = dma_map_single(l.pdev.dev, buf, len, dir);
+  if (dma_mapping_error(l.pdev.dev, h)) return 0;
+  return h;
+}
+/** dma_map_single without the error check (a handle straight to the device). */
+export function lab_map_unchecked(l: lab, buf: number, len: number, dir: number): number {
+  return dma_map_single(l.pdev.dev, buf, len, dir);
+}
+export function lab_unmap(l: lab, h: number, len: number, dir: number): void {
+  dma_unmap_single(l.pdev.dev, h, len, dir);
+}
+export function lab_sync_cpu(l: lab, h: number, len: number, dir: number): void {
+  dma_sync_single_for_cpu(l.pdev.dev, h, len, dir);
+}
+export function lab_sync_dev(l: lab, h: number, len: number, dir: number): void {
+  dma_sync_single_for_device(l.pdev.dev, h, len, dir);
+}
+export function lab_alloc_coherent(l: lab, len: number): { cpu: number; dma: number } {
+  const h = out(0);
+  const cpu = dma_alloc_coherent(l.pdev.dev, len, h, GFP_KERNEL);
+  return { cpu, dma: h.value };
+}
+export function lab_free_coherent(l: lab, len: number, c: { cpu: number; dma: number }): void {
+  dma_free_coherent(l.pdev.dev, len, c.cpu, c.dma);
+}
+
+/** Map `bufs` (each len bytes) as one scatterlist; returns the list and dma_map_sg's count. */
+export function lab_map_sg(l: lab, bufs: number[], len: number, dir: number): { sgl: scatterlist[]; count: number } {
+  const sgl = sg_array(bufs.length);
+  sg_init_table(sgl, bufs.length);
+  bufs.forEach((b, i) => sg_set_buf(sgl[i]!, b, len));
+  const count = dma_map_sg(l.pdev.dev, sgl, bufs.length, dir);
+  return { sgl, count };
+}
+export function lab_unmap_sg(l: lab, sgl: scatterlist[], nents: number, dir: number): void {
+  dma_unmap_sg(l.pdev.dev, sgl, nents, dir);
+}
+export function lab_sg_segs(sgl: scatterlist[], count: number): { dma: number; len: number }[] {
+  const out: { dma: number; len: number }[] = [];
+  for (let i = 0; i < count; i++) out.push({ dma: sg_dma_address(sgl[i]!), len: sg_dma_len(sgl[i]!) });
+  return out;
+}
+
+/** Program a transfer and return at once: `to_ram` = edu writes RAM at bus address `bus`. */
+export function lab_start(l: lab, bus: number, len: number, to_ram: boolean, irq = false): void {
+  writeq(to_ram ? EDU_BUF : bus, l.bar + EDU_DMA_SRC);
+  writeq(to_ram ? bus : EDU_BUF, l.bar + EDU_DMA_DST);
+  writeq(len, l.bar + EDU_DMA_CNT);
+  if (irq) reinit_completion(l.done);
+  writeq(CMD_RUN | (to_ram ? CMD_TO_RAM : 0) | (irq ? CMD_IRQ : 0), l.bar + EDU_DMA_CMD);
+}
+/** Poll the command register until the transfer is done (msleep between reads). */
+export function lab_wait(l: lab): number {
+  for (let i = 0; i < 50; i++) {
+    if (!(readq(l.bar + EDU_DMA_CMD) & CMD_RUN)) return 0;
+    msleep(10);
+  }
+  return -ETIMEDOUT;
+}
+/** Wait for the completion the interrupt handler signals. */
+export function lab_wait_irq(l: lab): number {
+  return wait_for_completion_timeout(l.done, msecs_to_jiffies(1000)) ? 0 : -ETIMEDOUT;
+}
+/** A whole transfer, polled. */
+export function lab_xfer(l: lab, bus: number, len: number, to_ram: boolean): number {
+  lab_start(l, bus, len, to_ram);
+  return lab_wait(l);
+}
+
+/** A correct receive: map, device writes, unmap, read. */
+export function lab_rx(l: lab, buf: number, len: number): number {
+  const dev = l.pdev.dev;
+  const h = dma_map_single(dev, buf, len, DMA_FROM_DEVICE);
+  if (dma_mapping_error(dev, h)) return -ENOMEM;
+  lab_start(l, h, len, true);
+  const ret = lab_wait(l);
+  dma_unmap_single(dev, h, len, DMA_FROM_DEVICE);
+  return ret;
+}
+
+/** Map buffers of len bytes until one fails (checking each); unmap them all again. Returns how
+ *  many mapped, and whether the last failed. */
+export function lab_map_until_full(l: lab, bufs: number[], len: number, dir: number): { mapped: number; failed: boolean } {
+  const dev = l.pdev.dev;
+  const handles: number[] = [];
+  let failed = false;
+  for (const b of bufs) {
+    const h = dma_map_single(dev, b, len, dir);
+    if (dma_mapping_error(dev, h)) { failed = true; break; }
+    handles.push(h);
+  }
+  handles.forEach((h) => dma_unmap_single(dev, h, len, dir));
+  return { mapped: handles.length, failed };
+}
+
+/** A static buffer in the driver image (the wrong memory for DMA). */
+const lab_static = DEFINE_STATIC_BUFFER(256);
+export function lab_static_addr(): number {
+  return lab_static.addr;
+}
+
+/** Spin until the liveness register reads a value it never will (a driver hang). */
+export function lab_spin_forever(l: lab): number {
+  let n = 0;
+  while (readl(l.bar + 0x04) !== 0x12345678) n++;
+  return n;
+}
+/** Spin with a 1 ms udelay between reads, until status bit 0 (computing) rises: it never does. */
+export function lab_spin_udelay(l: lab): number {
+  let n = 0;
+  while (!(readl(l.bar + EDU_STATUS) & 1)) {
+    udelay(1000);
+    n++;
+  }
+  return n;
+}
+/** An ordinary crash in driver code. */
+export function lab_crash(l: lab): number {
+  const p = (l as unknown as { missing?: { field: number } }).missing!;
+  return p.field;
+}
+
+export { ENOMEM, EIO, ETIMEDOUT, DMA_TO_DEVICE, DMA_FROM_DEVICE };
