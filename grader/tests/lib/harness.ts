@@ -148,16 +148,10 @@ export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
   const problems = report.diagnostics.filter((d) => !allow.has(d.code));
   const where = `[machine ${r.shape}, seed 0x${r.m.seed.toString(16)}]`;
   if (stopped || problems.length) {
-    const lines = [stopped ? `${stopped} ${where}` : `${problems.length} problem${problems.length > 1 ? 's' : ''} ${where}:`];
-    const seen = new Set<string>();
-    for (const d of problems) {
-      const h = headline(d);
-      if (seen.has(h)) continue;
-      seen.add(h);
-      lines.push(`  ${h}`);
-      if (seen.size >= 4) break;
-    }
-    expect.fail(lines.join('\n'));
+    // One line: the grader prints each diagnostic in full under it.
+    const codes = [...new Set(problems.map((d) => d.code))];
+    const what = stopped ?? `${problems.length} problem${problems.length > 1 ? 's' : ''}`;
+    expect.fail(`${what} ${where}${codes.length ? `: ${codes.join(', ')}` : ''}`);
   }
   return r;
 }
