@@ -24,6 +24,10 @@ function setup(r: Run): { pdev: pci_dev; dev: Edu; edu: Solution.edu_dev } | nul
     r.finding('WRONG_RESULT', 'probe succeeded but did not keep its edu_dev with pci_set_drvdata(pdev, edu): the tests (and remove) cannot find it');
     return null;
   }
+  if (!edu.buf || !edu.buf_dma) {
+    r.finding('WRONG_RESULT', `after probe, edu.buf is ${edu.buf ? 'set' : '0'} and edu.buf_dma is ${edu.buf_dma ? 'set' : '0'}: probe should allocate the coherent buffer with dma_alloc_coherent(), keeping the CPU address it returns in edu.buf and the DMA handle it stores in edu.buf_dma`);
+    return null;
+  }
   return { pdev, dev, edu };
 }
 
