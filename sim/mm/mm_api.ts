@@ -31,8 +31,6 @@ export function is_vmalloc_addr(v: number): boolean {
   return M.mmu.is_vmalloc(v);
 }
 
-const warned_v2p = new Set<string>();
-
 /** __pa(): linear map (and, on x86, the kernel image). Anything else is a bug: the result is
  *  garbage, and CONFIG_DEBUG_VIRTUAL says so. */
 function pa(v: number, site: Site, fn: string): number {
@@ -41,13 +39,11 @@ function pa(v: number, site: Site, fn: string): number {
   if (mmu.is_kimage(v) && M.shape.arch === 'x86_64') return mmu.kimage_to_phys(v);
   const c = resolve_site(site);
   const key = c ? `${c.file}:${c.line}` : String(v);
-  if (!warned_v2p.has(key)) {
-    warned_v2p.add(key);
-    M.diag.report('VIRT_TO_PHYS_NONLINEAR', [
-      `virt_to_phys used for non-linear address: ${px(v)} (${px(v)})`,
-      ...(mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : []),
-    ], { warn: M.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:15 __virt_to_phys+0x58/0x70' : 'arch/x86/mm/physaddr.c:28 __phys_addr+0x4d/0x60', sites: [['Called at', site]], distinct: true });
-  }
+  // Once per call site and machine (a machine is one boot).
+  M.diag.report('VIRT_TO_PHYS_NONLINEAR', [
+    `virt_to_phys used for non-linear address: ${px(v)} (${px(v)})`,
+    ...(mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : []),
+  ], { warn: M.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:15 __virt_to_phys+0x58/0x70' : 'arch/x86/mm/physaddr.c:28 __phys_addr+0x4d/0x60', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
   if (mmu.is_kimage(v)) return mmu.kimage_to_phys(v);
   return v - mmu.page_offset + mmu.ram_base;
 }
