@@ -4,6 +4,8 @@
 // contiguous IOVA range, and page-aligned pieces merge into fewer DMA segments.
 import { M } from '../kernel/machine.ts';
 import type { device } from '../base/device.ts';
+import type { Site } from '../kernel/site.ts';
+import { warn_at } from './warn-sites.ts';
 import { IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.ts';
 import { IovaDomain } from './iova.ts';
 import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE } from './types.ts';
@@ -61,9 +63,13 @@ export function iommu_dma_map_page(dev: device, phys: number, size: number, dir:
   return iommu_dma_map_range(dev, phys, size, dma_info_to_prot(dir), dev._dma_limit);
 }
 
-export function iommu_dma_unmap_page(dev: device, addr: number, size: number, dir: number, attrs: number): void {
-  const m = M.iommu!.lookup(dev, addr);
-  if (!m) return;
+export function iommu_dma_unmap_page(dev: device, addr: number, size: number, dir: number, attrs: number, site?: Site): void {
+  const m = addr === DMA_MAPPING_ERROR ? null : M.iommu!.lookup(dev, addr);
+  if (!m) {
+    // WARN_ON(!phys): a bare warning, no message line, before dma-debug's own report.
+    M.diag.report('IOMMU_UNMAP_NOT_MAPPED', [], { warn: warn_at('IOMMU_UNMAP_UNMAPPED'), sites: site ? [['Unmapped at', site]] : [] });
+    return;
+  }
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev_is_dma_coherent(dev)) arch_sync_dma_for_cpu(m.phys, size, dir);
   iommu_dma_unmap_range(dev, addr, size);
 }

@@ -204,7 +204,7 @@ export function dma_map_page(dev: device, page: number, offset: number, size: nu
 function unmap_phys(dev: device, addr: dma_addr_t, size: number, dir: number, attrs: number, site: Site, what: string): void {
   check_dir(dir, 'unmap', site);
   M.own.check_inflight(dev, addr, size, site, what);
-  if (dev._iommu) iommu.iommu_dma_unmap_page(dev, addr, size, dir, attrs);
+  if (dev._iommu) iommu.iommu_dma_unmap_page(dev, addr, size, dir, attrs, site);
   else if (addr !== DMA_MAPPING_ERROR) direct.dma_direct_unmap_page(dev, addr, size, dir, attrs);
   M.trace.emit(M.clock.now, T.dma_unmap, dev.id, addr, size, 0, dir);
   M.dbg.unmap_page(dev, addr, size, dir, site);
@@ -444,6 +444,13 @@ function alloc_attrs(dev: device, size: number, handle: Ref<dma_addr_t>, gfp: nu
     area = M.mmu.map_area(len, pages, PTE_UNCACHED, 'coherent', 0, site);
     vaddr = area.addr;
     kernel_zero_phys(phys, len, false);
+  } else if (dev._iommu && gfp & ___GFP_DIRECT_RECLAIM) {
+    // iommu_dma_alloc_remap() (drivers/iommu/dma-iommu.c): a sleeping allocation is pages
+    // vmap()ed into the vmalloc area, even on a coherent x86 machine.
+    const pages = Array.from({ length: 1 << order }, (_, i) => phys + i * PAGE_SIZE);
+    area = M.mmu.map_area(len, pages, 0, 'coherent', 0, site);
+    vaddr = area.addr;
+    kernel_zero_phys(phys, len, true);
   } else {
     vaddr = M.mmu.phys_to_lm(phys);
     kernel_zero_phys(phys, len, true);
@@ -480,7 +487,14 @@ function free_attrs(dev: device, size: number, cpu_addr: number, handle: dma_add
   allocs_of(dev).delete(handle);
   M.own.note_freed(dev, handle, a.size, 0, site);
   if (dev._iommu) iommu.iommu_dma_unmap_range(dev, handle, PAGE_SIZE << a.order);
-  if (a.area) M.mmu.unmap_area(a.area);
+  if (a.area && M.mmu.is_vmalloc(cpu_addr) && cpu_addr % PAGE_SIZE !== 0) {
+    // A remapped buffer is vunmap()ed by the CPU address it was freed with (__iommu_dma_free()
+    // in drivers/iommu/dma-iommu.c, dma_direct_free() in kernel/dma/direct.c): __vunmap()
+    // refuses one that is not page aligned (mm/vmalloc.c), the remap stays, and the pages are
+    // freed under it.
+    M.diag.report('VFREE_INVALID', [`Trying to vfree() bad address (${px(cpu_addr)})`],
+      { warn: warn_at('VFREE_BAD_ADDRESS'), sites: [['Freed at', site]], distinct: true });
+  } else if (a.area) M.mmu.unmap_area(a.area);
   M.pages.free(a.phys / PAGE_SIZE);
 }
 

@@ -78,12 +78,28 @@ export class Swiotlb {
     return tlb;
   }
 
-  /** swiotlb_bounce(): copy between the original and the bounce slot. */
-  private bounce(tlb: number, size: number, dir: number): void {
+  /** swiotlb_bounce(): copy between the original and the bounce slot, never past the end of
+   *  the allocation: a longer sync is cut short with a WARN_ONCE (kernel/dma/swiotlb.c). */
+  private bounce(tlb: number, size: number, dir: number, dev?: device): void {
     const i = Math.floor((tlb - this.base) / IO_TLB_SIZE);
     const orig = this.orig[i]!;
     if (orig < 0) return;
     const off = (tlb - this.base) % IO_TLB_SIZE;
+    // Each slot remembers how much of the allocation is left from its start.
+    const h = this.head(tlb);
+    let alloc = this.alloc_size[h]! - (i - h) * IO_TLB_SIZE;
+    const who = dev ? `${dev_driver_string(dev)} ${dev_name(dev)}: ` : '';
+    if (off > alloc) {
+      M.diag.report('SWIOTLB_BOUNCE_OVERFLOW', [`${who}Buffer overflow detected. Allocation size: ${alloc}. Mapping size: ${size}+${off}.`],
+        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW_OFFSET'), once: 'swiotlb:bounce-overflow-offset' });
+      return;
+    }
+    alloc -= off;
+    if (size > alloc) {
+      M.diag.report('SWIOTLB_BOUNCE_OVERFLOW', [`${who}Buffer overflow detected. Allocation size: ${alloc}. Mapping size: ${size}.`],
+        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW'), once: 'swiotlb:bounce-overflow' });
+      size = alloc;
+    }
     const start = orig + off;
     if (dir === DMA_TO_DEVICE) kernel_copy_phys(tlb, start, size);
     else kernel_copy_phys(start, tlb, size);
@@ -97,7 +113,7 @@ export class Swiotlb {
   }
 
   tbl_unmap_single(dev: device, tlb: number, size: number, dir: number, attrs: number): void {
-    if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) this.bounce(tlb, size, DMA_FROM_DEVICE);
+    if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) this.bounce(tlb, size, DMA_FROM_DEVICE, dev);
     const i = this.head(tlb);
     const n = Math.ceil((this.alloc_size[i] || size) / IO_TLB_SIZE);
     for (let j = 0; j < n; j++) this.orig[i + j] = -1;
@@ -106,12 +122,12 @@ export class Swiotlb {
     void dev;
   }
 
-  sync_single_for_device(_dev: device, tlb: number, size: number, dir: number): void {
-    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(tlb, size, DMA_TO_DEVICE);
+  sync_single_for_device(dev: device, tlb: number, size: number, dir: number): void {
+    if (dir === DMA_TO_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(tlb, size, DMA_TO_DEVICE, dev);
   }
 
-  sync_single_for_cpu(_dev: device, tlb: number, size: number, dir: number): void {
-    if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(tlb, size, DMA_FROM_DEVICE);
+  sync_single_for_cpu(dev: device, tlb: number, size: number, dir: number): void {
+    if (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL) this.bounce(tlb, size, DMA_FROM_DEVICE, dev);
   }
 }
 

@@ -32,6 +32,8 @@ const FALLBACK: Record<string, string> = {
   VMALLOC_REJECT: 'include/linux/dma-mapping.h:332 dma_map_single_attrs.constprop.0+0x59/0x103',
   DIRECT_OVERFLOW: 'kernel/dma/direct.h:103 dma_direct_map_page',
   SWIOTLB_OVERFLOW: 'kernel/dma/swiotlb.c:949 swiotlb_map+0x115/0x127',
+  SWIOTLB_BOUNCE_OVERFLOW: 'kernel/dma/swiotlb.c:587 swiotlb_bounce+0x172/0x1a6',
+  SWIOTLB_BOUNCE_OVERFLOW_OFFSET: 'kernel/dma/swiotlb.c:577 swiotlb_bounce',
   DMA_NO_MASK: 'kernel/dma/mapping.c:156 dma_map_page_attrs',
   NO_COHERENT_MASK: 'kernel/dma/mapping.c:501 dma_alloc_attrs',
   FREE_IRQS_DISABLED: 'kernel/dma/mapping.c:531 dma_free_attrs',
