@@ -82,7 +82,7 @@ describe('data through the coherent buffer, with no syncs', () => {
   }
 
   test('the buffer stays below edu\'s 28-bit reach when memory is tight (x86, memory above 256 MiB)', (ctx) => {
-    run(ctx, { shape: 'x86', placement: 'high', lesson: `${L}#dma_alloc_coherent` }, (r) => {
+    run(ctx, { shape: 'x86', placement: 'high', lesson: `${L}#allocating` }, (r) => {
       const s = setup(r);
       if (!s) return;
       const { pdev, dev, edu } = s;
