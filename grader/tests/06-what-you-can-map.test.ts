@@ -95,6 +95,26 @@ describe('exchanges', () => {
     });
   });
 
+  test('struct edu_msg keeps seq out of the reply\'s ARCH_DMA_MINALIGN (128-byte) granules (arm64)', (ctx) => {
+    // The sim's caches have 64-byte lines; arm64 CPUs may have 128-byte ones, which is why
+    // ARCH_DMA_MINALIGN is 128 there. Check the layout against that, not just the sim's lines.
+    run(ctx, { shape: 'arm64', lesson: `${L}#cache-lines` }, (r) => {
+      let reply: number, seq: number;
+      try {
+        reply = drv.edu_msg.offsetof('reply');
+        seq = drv.edu_msg.offsetof('seq');
+      } catch (e) {
+        r.finding('WRONG_RESULT', `edu_msg must keep its fields cmd, seq and reply (the tests read seq): ${(e as Error).message}`);
+        return;
+      }
+      const G = 128, x = (n: number) => `0x${n.toString(16)}`;
+      const lo = Math.floor(reply / G) * G, hi = Math.ceil((reply + EDU_REPLY_LEN) / G) * G;
+      if (seq < hi && seq + 4 > lo) {
+        r.finding('CACHELINE_SHARED', `in struct edu_msg, seq (offset ${x(seq)}) lies in the ${G}-byte granule${hi - lo > G ? 's' : ''} [${x(lo)}, ${x(hi)}) that hold reply (offset ${x(reply)}, ${EDU_REPLY_LEN} bytes): the CPU writes seq while the device owns the reply; align reply to ARCH_DMA_MINALIGN (${G} on arm64) and keep what the CPU writes out of its lines`);
+      }
+    });
+  });
+
   test('rejects an empty command and one longer than 64 bytes with -EINVAL, sending nothing (x86)', (ctx) => {
     run(ctx, { shape: 'x86', lesson: `${L}#the-exercise` }, (r) => {
       const { pdev, edu, fw } = setup(r);
