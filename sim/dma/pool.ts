@@ -1,6 +1,6 @@
-// DMA pools (mm/dmapool.c): many small coherent blocks carved from page-sized coherent
-// allocations. dma-debug sees only the pages; dmalab also checks each block handed back, as
-// the kernel does only with pool debugging (DMAPOOL_DEBUG) on.
+// DMA pools (mm/dmapool.c, Linux 6.1, before the 6.4 rewrite): many small coherent blocks
+// carved from page-sized coherent allocations. dma-debug sees only the pages; dmalab also
+// checks each block handed back, as the kernel does only with pool debugging (DMAPOOL_DEBUG).
 import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { T } from '../kernel/trace.ts';
@@ -96,10 +96,12 @@ export function dma_pool_zalloc(pool: dma_pool, gfp: number, handle: Ref<dma_add
   return dma_pool_alloc(pool, gfp | ___GFP_ZERO, handle);
 }
 
+/** What mm/dmapool.c checks only under DMAPOOL_DEBUG (CONFIG_SLUB_DEBUG_ON or DEBUG_SLAB), in
+ *  its words: dmalab reports it on every machine. */
 function block_err(pool: dma_pool, text: string, site: Site): void {
   M.diag.report('DMA_POOL_BAD_FREE', [
-    `${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${text}`,
-    'dmalab: the kernel checks this only with pool debugging on (DMAPOOL_DEBUG); without it the pool is silently corrupted',
+    `dmalab: ${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${text}`,
+    'dmalab: a kernel with pool debugging (DMAPOOL_DEBUG) prints this; Linux 6.1 without it says nothing and corrupts the pool\'s free list',
   ], { sites: [['Freed at', site], ['Pool created at', pool._site]] });
 }
 
@@ -108,16 +110,18 @@ export function dma_pool_free(pool: dma_pool, vaddr: number, dma: dma_addr_t): v
   const o = offs(pool);
   const page = pool._pages.find((p) => dma >= p.dma && dma < p.dma + pool.allocation);
   if (!page) {
-    block_err(pool, `pool_block_err ${pool.name}, ${px(vaddr)}/${pa(dma)} (bad dma)`, site);
+    // Always checked (mm/dmapool.c, 6.1): a plain dev_err, and the block stays allocated.
+    M.diag.report('DMA_POOL_BAD_DMA', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: dma_pool_free ${pool.name}, ${px(vaddr)}/${pa(dma)} (bad dma)`],
+      { sites: [['Freed at', site], ['Pool created at', pool._site]] });
     return;
   }
   const i = o.indexOf(dma - page.dma);
   if (i < 0 || page.vaddr + o[i]! !== vaddr) {
-    block_err(pool, `pool_block_err ${pool.name}, ${px(vaddr)}/${pa(dma)} (bad vaddr)`, site);
+    block_err(pool, `dma_pool_free ${pool.name}, ${px(vaddr)} (bad vaddr)/${pa(dma)}`, site);
     return;
   }
   if (!page.inuse[i]) {
-    block_err(pool, `pool_block_err ${pool.name}, dma ${pa(dma)} already free`, site);
+    block_err(pool, `dma_pool_free ${pool.name}, dma ${pa(dma)} already free`, site);
     return;
   }
   page.inuse[i] = 0;
@@ -128,14 +132,14 @@ export function dma_pool_free(pool: dma_pool, vaddr: number, dma: dma_addr_t): v
 function destroy(pool: dma_pool | null, site: Site): void {
   if (!pool || pool._dead) return;
   pool._dead = true;
-  const busy = pool._pages.some((p) => p.blocks > 0);
-  if (busy) {
-    M.diag.report('DMA_POOL_BUSY', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: dma_pool_destroy ${pool.name} busy`],
-      { sites: [['Destroyed at', site], ['Pool created at', pool._site]] });
-    // The kernel leaks the pages of a busy pool; dma-debug reports them at unbind.
-    return;
+  for (const p of pool._pages) {
+    if (p.blocks > 0) {
+      // One dev_err per busy page; 6.1 leaks the page on purpose (the device may still use
+      // it), so dma-debug reports it at unbind as a coherent allocation of the pool's size.
+      M.diag.report('DMA_POOL_BUSY', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: dma_pool_destroy ${pool.name}, ${px(p.vaddr)} busy`],
+        { sites: [['Destroyed at', site], ['Pool created at', pool._site]], distinct: true });
+    } else free_coherent_site(pool.dev, pool.allocation, p.vaddr, p.dma, site);
   }
-  for (const p of pool._pages) free_coherent_site(pool.dev, pool.allocation, p.vaddr, p.dma, site);
   pool._pages = [];
 }
 

@@ -79,7 +79,7 @@ export const CODES = {
   DMA_MASK_ERROR_IGNORED: { origin: 'dmalab', lesson: L(L02, 'dma-masks'), what: 'used the DMA API after dma_set_mask failed' },
   DMA_LEAK_AT_PROBE_FAILURE: { origin: 'dmalab', lesson: L(L04, 'error-paths'), what: 'a failed probe left mappings or allocations behind' },
   KFREE_MAPPED: { origin: 'dmalab', lesson: L(L04, 'unmapping'), what: 'freed memory that is still mapped for DMA' },
-  DMA_POOL_BAD_FREE: { origin: 'dmalab', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a block not from that pool (or freed twice)' },
+  DMA_POOL_BAD_FREE: { origin: 'dmalab', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a block with a CPU address that does not match its handle, or freed twice' },
   DMA_MAP_STATIC: { origin: 'dmalab', lesson: L(L06, 'static-and-rodata'), what: 'maps static or read-only data of the driver image' },
   MMIO_DEVICE_DISABLED: { origin: 'dmalab', lesson: L(L01, 'claiming-the-device'), what: 'MMIO to a device whose memory decoding is off (pci_enable_device missing)' },
   IRQ_HANDLED_NOT_MINE: { origin: 'dmalab', lesson: L(L01, 'interrupt-handlers'), what: 'the handler claimed an interrupt its device did not raise' },
