@@ -70,6 +70,12 @@ export const exercises: Exercise[] = [
           { find: 'return edu_dma_run(edu, edu.buf_dma, EDU_DMA_BUF + off, len, 0);', replace: 'return edu_dma_run(edu, virt_to_phys(edu.buf), EDU_DMA_BUF + off, len, 0);' },
         ],
         expect: ['VIRT_TO_PHYS_NONLINEAR', 'IOMMU_FAULT', 'DEVICE_ACCESS_UNMAPPED'] },
+      { id: 'phys-to-device', description: 'programs the buffer\'s physical address (correctly computed) into the device: the bus address differs by the host bridge\'s offset, or is an IOVA',
+        edits: [
+          { find: 'return edu_dma_run(edu, EDU_DMA_BUF + off, edu.buf_dma, len, EDU_DMA_TO_RAM);', replace: 'return edu_dma_run(edu, EDU_DMA_BUF + off, edu_addresses(edu).phys, len, EDU_DMA_TO_RAM);' },
+          { find: 'return edu_dma_run(edu, edu.buf_dma, EDU_DMA_BUF + off, len, 0);', replace: 'return edu_dma_run(edu, edu_addresses(edu).phys, EDU_DMA_BUF + off, len, 0);' },
+        ],
+        expect: ['DEVICE_ACCESS_UNMAPPED', 'IOMMU_FAULT', 'DEVICE_ADDRESS_CLAMPED'] },
       { id: 'cpu-pointer-to-device', description: 'programs the CPU address edu.buf into the device',
         edits: [
           { find: 'return edu_dma_run(edu, EDU_DMA_BUF + off, edu.buf_dma, len, EDU_DMA_TO_RAM);', replace: 'return edu_dma_run(edu, EDU_DMA_BUF + off, edu.buf, len, EDU_DMA_TO_RAM);' },
