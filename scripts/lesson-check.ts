@@ -33,9 +33,9 @@ export function ts_blocks(file: string): CodeBlock[] {
 
 /** Type-check every block as its own module; returns 'lessons/x.md:LINE: message' lines. */
 export function typecheck_blocks(blocks: CodeBlock[]): string[] {
-  const dir = path.join(ROOT, '.dmalab', 'lesson-code');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  // Inside the repository (so #linux/* imports resolve), one directory per run.
+  fs.mkdirSync(path.join(ROOT, '.dmalab'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ROOT, '.dmalab', 'lesson-code-'));
   const files = new Map<string, CodeBlock>();
   blocks.forEach((b, i) => {
     const f = path.join(dir, `${path.basename(b.lesson, '.md')}-${i}.ts`);
@@ -53,6 +53,7 @@ export function typecheck_blocks(blocks: CodeBlock[]): string[] {
     const { line } = d.file!.getLineAndCharacterOfPosition(d.start);
     out.push(`${b.lesson}:${b.line + line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
   }
+  fs.rmSync(dir, { recursive: true, force: true });
   return out;
 }
 

@@ -62,7 +62,7 @@ function remove_action(irq: number, dev_id: unknown, site: Site, entry: string):
   const i = d ? d.actions.findIndex((a) => a.dev_id === dev_id) : -1;
   if (!d || i < 0) {
     M.diag.report('IRQ_ALREADY_FREE', [`Trying to free already-free IRQ ${irq}`],
-      { sites: [[`${entry} at`, site]], warn: 'kernel/irq/manage.c:1893 __free_irq+0x1c5/0x2f0' });
+      { sites: [[`${entry} at`, site]], warn: 'kernel/irq/manage.c:1887 free_irq+0x81/0x1a7' });
     return null;
   }
   const [a] = d.actions.splice(i, 1);

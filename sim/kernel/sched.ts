@@ -24,8 +24,9 @@ export class Sched {
   task: Task = { comm: 'swapper/0', pid: 0 };
   /** Virtual time the current process context last slept (soft-lockup watchdog). */
   busy_since = 0;
-  /** Wall-clock budget for one harness call into driver code, in ms (0 = none). */
-  wall_budget_ms = 3000;
+  /** Wall-clock budget for one harness call into driver code, in ms (0 = none); below the
+   *  grader's 3 s kill, so a loop that calls the sim is reported as a soft lockup first. */
+  wall_budget_ms = 2000;
   private wall_deadline = Infinity;
   private calls = 0;
   /** The soft-lockup threshold in virtual ns (2 * watchdog_thresh). */

@@ -6,7 +6,7 @@ import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { EBUSY, EINVAL, ENODEV, ENOMEM, ENOSPC } from '../kernel/errno.ts';
 import type { Ref } from '../lib/ref.ts';
-import { x016 } from '../lib/vsprintf.ts';
+import { x016, px } from '../lib/vsprintf.ts';
 import { new_device, hold, unhold, find_held, dev_name, type device, type device_driver, type HeldResource } from '../base/device.ts';
 import { devres_add } from '../base/devres.ts';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, type PciFn, type PciModel } from '../hw/pci.ts';
@@ -328,7 +328,7 @@ function iomap(pdev: pci_dev, bar: number, maxlen: number, site: Site): iomem {
   let len = r.end - r.start + 1;
   if (maxlen && maxlen < len) len = maxlen;
   const addr = ioremap(r.start, len);
-  if (addr) pdev._iomaps.set(addr, hold(pdev.dev, 'pci_iomap()', `BAR ${bar} at 0x${addr.toString(16)}`, site));
+  if (addr) pdev._iomaps.set(addr, hold(pdev.dev, 'pci_iomap()', `BAR ${bar} at ${px(addr)}`, site));
   return addr;
 }
 

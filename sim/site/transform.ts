@@ -128,6 +128,26 @@ function close_of(toks: Tok[], open: number): number {
   return -1;
 }
 
+/** The index of the `{` opening the body of a function whose parameter list starts at or
+ *  after toks[from] (past type parameters), skipping object types in its return type; -1. */
+function body_brace(toks: Tok[], from: number): number {
+  let k = from;
+  while (k < toks.length && toks[k]!.v !== '(') k++;
+  const close = k < toks.length ? close_of(toks, k) : -1;
+  if (close < 0) return -1;
+  const in_type = new Set([':', '|', '&', '<', ',', '(', '[', '=>', '?', '=']);
+  for (let m = close + 1; m < toks.length; m++) {
+    const v = toks[m]!.v;
+    if (v === ';') return -1;
+    if (v !== '{') continue;
+    if (!in_type.has(toks[m - 1]!.v)) return m;
+    const end = close_of(toks, m);
+    if (end < 0) return -1;
+    m = end;
+  }
+  return -1;
+}
+
 interface Edit { at: number; text: string }
 
 export function transform_sites(src: string, file: string): SiteTransform | null {
@@ -138,7 +158,7 @@ export function transform_sites(src: string, file: string): SiteTransform | null
   const sites: [number, number, string][] = [];
   // Enclosing function names by brace depth.
   const fns: { name: string; depth: number }[] = [];
-  let depth = 0, pending = '';
+  let depth = 0, pending = '', pending_at = -1;
   const line_starts = [0];
   for (let i = 0; i < src.length; i++) if (src[i] === '\n') line_starts.push(i + 1);
   const pos = (at: number): [number, number] => {
@@ -151,7 +171,7 @@ export function transform_sites(src: string, file: string): SiteTransform | null
     if (tk.t === 'punct') {
       if (tk.v === '{') {
         depth++;
-        if (pending) { fns.push({ name: pending, depth }); pending = ''; }
+        if (pending && k === pending_at) { fns.push({ name: pending, depth }); pending = ''; }
       } else if (tk.v === '}') {
         if (fns.length && fns[fns.length - 1]!.depth === depth) fns.pop();
         depth--;
@@ -159,18 +179,22 @@ export function transform_sites(src: string, file: string): SiteTransform | null
       continue;
     }
     if (tk.t !== 'id') continue;
-    // Skip whole import / export-from declarations.
-    if ((tk.v === 'import' || tk.v === 'export') && depth === 0 && toks[k + 1]?.v !== '(') {
+    // Skip whole import / export-from declarations (not `export function ...`, `export const ...`).
+    const export_list = tk.v === 'export' && (toks[k + 1]?.v === '{' || toks[k + 1]?.v === '*' || (toks[k + 1]?.v === 'type' && toks[k + 2]?.v === '{'));
+    if ((tk.v === 'import' || export_list) && depth === 0 && toks[k + 1]?.v !== '(') {
       let m = k + 1;
       while (m < toks.length && toks[m]!.v !== ';' && !(toks[m - 1]?.v === 'from' && toks[m]!.t === 'str')) m++;
       if (toks[m - 1]?.v === 'from' || toks[m]?.v === ';') { k = m; continue; }
     }
     const prev = toks[k - 1];
     // function NAME ( ... ) {   /   NAME = (...) => {   /   NAME = function
-    if (tk.v === 'function' && toks[k + 1]?.t === 'id') { pending = toks[k + 1]!.v; continue; }
+    // The body's brace, not one of an object type in the parameters or the return type.
+    if (tk.v === 'function' && toks[k + 1]?.t === 'id') { pending = toks[k + 1]!.v; pending_at = body_brace(toks, k + 2); continue; }
     if ((prev?.v === 'const' || prev?.v === 'let') && toks[k + 1]?.v === '=') {
       const look = toks.slice(k + 2, k + 40);
-      if (look.some((x) => x.v === '=>') || look[0]?.v === 'function') pending = tk.v;
+      const arrow = look.findIndex((x) => x.v === '=>');
+      if (look[0]?.v === 'function') { pending = tk.v; pending_at = body_brace(toks, k + 3); }
+      else if (arrow >= 0) { pending = tk.v; pending_at = toks[k + 3 + arrow]?.v === '{' ? k + 3 + arrow : -1; }
     }
     if (!names.has(tk.v)) continue;
     if (prev && (prev.v === '.' || prev.v === '?.' || prev.v === 'function')) continue;
@@ -218,7 +242,7 @@ export function transform_sites(src: string, file: string): SiteTransform | null
   let code = '', from = 0;
   for (const e of edits) { code += src.slice(from, e.at) + e.text; from = e.at; }
   code += src.slice(from);
-  return { code, map: source_map(src, edits, file), sites: sites.length };
+  return { code, map: source_map(src, edits, toks.map((t) => t.at), file), sites: sites.length };
 }
 
 // ---- source maps -----------------------------------------------------------------------------
@@ -235,38 +259,38 @@ function vlq(n: number): string {
   return s;
 }
 
-/** Insertions only: every original column keeps a segment at its new place. */
-function source_map(src: string, edits: Edit[], file: string): SourceMap {
+/** Insertions only: a segment at the start of every token (and of every line) maps it to
+ *  its original place, so columns survive as well as lines. `sources` is the file's base name:
+ *  consumers resolve it against the module's own directory. */
+function source_map(src: string, edits: Edit[], token_starts: number[], file: string): SourceMap {
   const lines = src.split('\n');
-  let off = 0, e = 0;
-  let prev_gen_col = 0, prev_src_line = 0, prev_src_col = 0;
+  const starts = [...token_starts].sort((a, b) => a - b);
+  let off = 0, e = 0, t = 0, shift = 0;
+  let prev_src_line = 0, prev_src_col = 0;
   const out: string[] = [];
   for (let ln = 0; ln < lines.length; ln++) {
     const start = off, end = off + lines[ln]!.length;
-    // Points on this line where the generated column shifts.
-    const points: number[] = [0];
-    let shift = 0;
     const segs: string[] = [];
-    prev_gen_col = 0;
-    const emit = (orig_col: number) => {
-      const gen = orig_col + shift;
+    let prev_gen_col = 0, line_shift = 0;
+    const points = [start];
+    while (t < starts.length && starts[t]! < end) { if (starts[t]! > start) points.push(starts[t]!); t++; }
+    for (const p of points) {
+      while (e < edits.length && edits[e]!.at <= p) {
+        if (edits[e]!.at >= start) line_shift += edits[e]!.text.length;
+        shift += edits[e]!.text.length;
+        e++;
+      }
+      const orig_col = p - start;
+      const gen = orig_col + line_shift;
       segs.push(vlq(gen - prev_gen_col) + vlq(0) + vlq(ln - prev_src_line) + vlq(orig_col - prev_src_col));
       prev_gen_col = gen; prev_src_line = ln; prev_src_col = orig_col;
-    };
-    let at0 = true;
-    while (e < edits.length && edits[e]!.at <= end) {
-      const ed = edits[e]!;
-      const col = ed.at - start;
-      if (at0 && col > 0) { emit(0); at0 = false; }
-      shift += ed.text.length;
-      emit(col);
-      at0 = false;
-      e++;
-      void points;
     }
-    if (at0) emit(0);
+    // Edits at the end of the line (after the last token) only shift later lines: none do.
+    while (e < edits.length && edits[e]!.at <= end) { shift += edits[e]!.text.length; e++; }
     out.push(segs.join(','));
     off = end + 1;
   }
-  return { version: 3, file, sources: [file], sourcesContent: [src], names: [], mappings: out.join(';') };
+  void shift;
+  const base = file.split('/').pop()!;
+  return { version: 3, file: base, sources: [base], sourcesContent: [src], names: [], mappings: out.join(';') };
 }

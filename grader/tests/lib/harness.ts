@@ -62,7 +62,7 @@ export class Run {
   bind_ok(drv: pci_driver, pdev: pci_dev): void {
     const r = this.bind(drv, pdev);
     if (r !== 0) {
-      this.finding('WRONG_RESULT', `probe of ${pdev.dev.init_name} failed with error ${r} (${errname(r)}); it should succeed on this machine`);
+      this.finding('PROBE_FAILED', `probe of ${pdev.dev.init_name} failed with error ${r} (${errname(r)}); it should succeed on this machine`);
       throw new Stop('probe failed');
     }
   }
