@@ -174,17 +174,21 @@ export class WarmPool {
               // If the process dies (killed by the watchdog or as stale) before answering,
               // answer for it: vitest would otherwise wait for a reply that never comes.
               const reply = message.type === 'start' ? 'started' : 'stopped';
-              let answered = false;
-              const on_reply = (m: any) => {
-                if (m?.__vitest_worker_response__ && m.type === reply) answered = true;
-              };
-              cp.on('message', on_reply);
-              cp.once('exit', () => {
+              // Both listeners go once the reply came (a warm worker serves many runs: listeners
+              // left behind would pile up).
+              const on_exit = () => {
                 cp.off('message', on_reply);
-                if (answered) return;
                 const fake = { __vitest_worker_response__: true, type: reply, ...(reply === 'started' ? { error: { message: 'dmalab: test worker stopped' } } : {}) };
                 for (const [e, cb] of [...listeners]) if (e === 'message') cb(fake);
-              });
+              };
+              const on_reply = (m: any) => {
+                if (m?.__vitest_worker_response__ && m.type === reply) {
+                  cp.off('message', on_reply);
+                  cp.off('exit', on_exit);
+                }
+              };
+              cp.on('message', on_reply);
+              cp.once('exit', on_exit);
             }
             if (message.type === 'stop') {
               pending++;
