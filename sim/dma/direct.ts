@@ -51,9 +51,10 @@ export function dma_direct_map_page(dev: device, phys: number, size: number, dir
   if (!dma_capable(dev, addr, size)) {
     if (sw) return swiotlb_map(dev, phys, size, dir, attrs, site);
     const mask = dev.dma_mask ?? 0n;
+    // dev_WARN_ONCE(): once per boot for the call site, whatever the device.
     M.diag.report('DMA_ADDR_OVERFLOW', [
       `${dev_driver_string(dev)} ${dev_name(dev)}: DMA addr ${pa(addr)}+${size} overflow (mask ${llx(mask)}, bus limit 0).`,
-    ], { warn: warn_at('DIRECT_OVERFLOW'), once: `overflow:${dev.id}`, sites: [['Mapped at', site]] });
+    ], { warn: warn_at('DIRECT_OVERFLOW'), once: 'dma-direct-overflow', sites: [['Mapped at', site]] });
     return DMA_MAPPING_ERROR;
   }
   if (!dev_is_dma_coherent(dev) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) arch_sync_dma_for_device(phys, size, dir);

@@ -10,6 +10,7 @@ import { kernel_copy_phys } from '../mm/access.ts';
 import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR,
   DMA_TO_DEVICE } from './types.ts';
 import { warn_at } from './warn-sites.ts';
+import { Ratelimit } from '../lib/ratelimit.ts';
 import { arch_sync_dma_for_cpu, arch_sync_dma_for_device, dev_is_dma_coherent, phys_to_dma, dma_capable } from './direct.ts';
 
 export const IO_TLB_SHIFT = 11, IO_TLB_SIZE = 1 << IO_TLB_SHIFT, IO_TLB_SEGSIZE = 128;
@@ -53,15 +54,19 @@ export class Swiotlb {
     return -1;
   }
 
+  /** dev_warn_ratelimited() state of the "buffer is full" message. */
+  private full_rs = new Ratelimit('swiotlb_tbl_map_single');
+
   /** swiotlb_tbl_map_single(): take slots and copy the original in. Returns the bounce
    *  buffer's physical address, or -1. */
-  tbl_map_single(dev: device, orig: number, size: number, dir: number, attrs: number): number {
+  tbl_map_single(dev: device, orig: number, size: number, dir: number, attrs: number, site?: Site): number {
     const i = this.find_slots(size);
     if (i < 0) {
-      if (!(attrs & DMA_ATTR_NO_WARN)) {
+      // A plain dev_warn_ratelimited (10 per 5 s): no WARN, not counted by dma-debug.
+      if (!(attrs & DMA_ATTR_NO_WARN) && this.full_rs.ok()) {
         M.diag.report('SWIOTLB_FULL', [
           `${dev_driver_string(dev)} ${dev_name(dev)}: swiotlb buffer is full (sz: ${size} bytes), total ${this.nslabs} (slots), used ${this.used} (slots)`,
-        ]);
+        ], { sites: site ? [['Mapped at', site]] : [] });
       }
       return -1;
     }
@@ -134,7 +139,7 @@ export class Swiotlb {
 /** swiotlb_map(): bounce a streaming mapping, check the bounce buffer is reachable. */
 export function swiotlb_map(dev: device, phys: number, size: number, dir: number, attrs: number, site: Site): number {
   const sw = M.swiotlb!;
-  const tlb = sw.tbl_map_single(dev, phys, size, dir, attrs);
+  const tlb = sw.tbl_map_single(dev, phys, size, dir, attrs, site);
   if (tlb < 0) return DMA_MAPPING_ERROR;
   const addr = phys_to_dma(dev, tlb);
   M.trace.emit(M.clock.now, T.swiotlb_bounced, dev.id, addr, size, sw.force ? 1 : 0);
@@ -142,7 +147,7 @@ export function swiotlb_map(dev: device, phys: number, size: number, dir: number
     sw.tbl_unmap_single(dev, tlb, size, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
     M.diag.report('SWIOTLB_OVERFLOW', [
       `${dev_driver_string(dev)} ${dev_name(dev)}: swiotlb addr ${pa(addr)}+${size} overflow (mask ${llx(dev.dma_mask ?? 0n)}, bus limit 0).`,
-    ], { warn: warn_at('SWIOTLB_OVERFLOW'), once: `swiotlb-overflow:${dev.id}`, sites: [['Mapped at', site]] });
+    ], { warn: warn_at('SWIOTLB_OVERFLOW'), once: 'swiotlb-overflow', sites: [['Mapped at', site]] });
     return DMA_MAPPING_ERROR;
   }
   if (!dev_is_dma_coherent(dev) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC)) arch_sync_dma_for_device(tlb, size, dir);

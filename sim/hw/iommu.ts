@@ -6,6 +6,7 @@ import { IntMap } from '../lib/hashtab.ts';
 import { T } from '../kernel/trace.ts';
 import type { device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
+import { Ratelimit } from '../lib/ratelimit.ts';
 
 export const IOMMU_READ = 1, IOMMU_WRITE = 2;
 const PG = 4096;
@@ -14,7 +15,11 @@ export class IommuHw {
   private tables = new Map<number, IntMap>();
   faults = 0;
 
-  constructor(readonly kind: 'intel' | 'smmu') {}
+  private fault_rs: Ratelimit;
+
+  constructor(readonly kind: 'intel' | 'smmu') {
+    this.fault_rs = new Ratelimit(kind === 'intel' ? 'dmar_fault' : 'arm_smmu_context_fault');
+  }
 
   private table(dev: device): IntMap {
     let t = this.tables.get(dev.id);
@@ -68,6 +73,11 @@ export class IommuHw {
         `arm-smmu 9000000.iommu: Unhandled context fault: fsr=0x${present ? '408' : '402'}, iova=0x${iova.toString(16).padStart(8, '0')}, fsynr=0x${(write ? 0x10 : 0).toString(16)}, cbfrsynra=0x${devfn.toString(16)}, cb=0`,
       ];
     }
-    M.diag.report('IOMMU_FAULT', lines, { sites: [['Transfer started at', started]] });
+    // Every fault is reported (pr_err from the fault interrupt, before the driver's next line),
+    // both lines under one rate limit: 10 per 5 s (dmar_fault() in drivers/iommu/intel/dmar.c,
+    // arm_smmu_context_fault() in drivers/iommu/arm/arm-smmu/arm-smmu.c).
+    if (!this.fault_rs.ok()) return;
+    M.diag.report('IOMMU_FAULT', lines, { sites: [['Transfer started at', started]], distinct: true });
   }
+
 }
