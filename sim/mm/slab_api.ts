@@ -1,7 +1,8 @@
 // kmalloc() and friends as drivers call them (include/linux/slab.h), with the kernel's reports
-// for frees of things kmalloc never returned, or returned and got back already.
+// for frees of things kmalloc never returned, or returned and got back already (SLUB's, as a
+// kernel booted with slub_debug=F prints them).
 import { M } from '../kernel/machine.ts';
-import { take_site, resolve_site, type Site } from '../kernel/site.ts';
+import { take_site, resolve_site, site_str, type Site } from '../kernel/site.ts';
 import { px } from '../lib/vsprintf.ts';
 import { PAGE_SIZE, PageKind, ___GFP_DMA, ___GFP_ZERO } from './page_alloc.ts';
 import { KMALLOC_MAX_CACHE_SIZE, ZERO_SIZE_PTR } from './slab.ts';
@@ -64,6 +65,62 @@ export function ksize(p: number): number {
   return n < 0 ? 0 : n;
 }
 
+type SlabLoc = NonNullable<ReturnType<typeof M.slab.locate>>;
+
+/** "Disabling lock debugging due to kernel taint": the first taint of a boot. */
+const lockdep_off = new WeakSet<object>();
+
+/** print_hex_dump(DUMP_PREFIX_ADDRESS, 16, 1, ascii) of kernel memory, as SLUB prints it. */
+function hex_rows(prefix: string, v: number, phys: number, len: number): string[] {
+  const b = new Uint8Array(len);
+  if (M.cache) M.cache.read(phys, b, 0, len);
+  else M.ram.read(phys, b, 0, len);
+  const out: string[] = [];
+  for (let o = 0; o < len; o += 16) {
+    const row = b.subarray(o, Math.min(o + 16, len));
+    const hex = [...row].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    const asc = [...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+    out.push(`${prefix}${px(v + o)}: ${hex.padEnd(16 * 3 - 1)}  ${asc}`);
+  }
+  return out;
+}
+
+/** SLUB's own report of a bad kfree (mm/slub.c free_consistency_checks(), as with
+ *  slub_debug=F): the object is left as it was ("not freed") and the kernel carries on. */
+function slub_report(code: 'KFREE_DOUBLE' | 'KFREE_INVALID', p: number, phys: number, loc: SlabLoc, site: Site): void {
+  const { sp, i } = loc;
+  const c = sp.cache;
+  const pfn = Math.floor(phys / PAGE_SIZE);
+  const base_v = M.mmu.phys_to_lm(pfn * PAGE_SIZE);
+  const n = sp.free.length;
+  const free_after = (from: number) => { for (let j = from; j < n; j++) if (sp.free[j]) return base_v + j * c.size; return 0; };
+  const zone = phys < M.shape.zone_dma_end ? 0 : M.shape.zone_dma32_end && phys < M.shape.zone_dma32_end ? 1 : M.shape.zone_dma32_end ? 2 : 1;
+  const t = M.sched.task_line();
+  const cs = resolve_site(site);
+  const lines = [
+    '=============================================================================',
+    `BUG ${c.name} (Not tainted): ${code === 'KFREE_DOUBLE' ? 'Object already free' : `Invalid object pointer 0x${px(p)}`}`,
+    '-----------------------------------------------------------------------------',
+    '',
+    `Slab 0x${px(M.mmu.pfn_to_page(pfn))} objects=${n} used=${n - sp.nfree} fp=0x${px(free_after(0))} flags=0x200(slab|zone=${zone})`,
+  ];
+  if (code === 'KFREE_DOUBLE') {
+    // print_trailer(): the object, its free pointer, and the bytes around it.
+    const obj = base_v + i * c.size;
+    lines.push(`Object 0x${px(obj)} @offset=${i * c.size} fp=0x${px(free_after(i + 1))}`, '');
+    if (i * c.size > 16) lines.push(...hex_rows('Bytes b4 ', obj - 16, phys - 16, 16));
+    lines.push(...hex_rows('Object   ', obj, phys, Math.min(c.size, PAGE_SIZE)));
+  }
+  lines.push(`CPU: 0 PID: ${t.pid} Comm: ${t.comm} Not tainted 6.1.0-dmalab #1`, 'Call Trace:', ' <TASK>',
+    ...(cs ? [` ${cs.fn} (${site_str(cs)})`] : []), ' </TASK>');
+  if (!lockdep_off.has(M)) {
+    lockdep_off.add(M);
+    lines.push('Disabling lock debugging due to kernel taint');
+  }
+  lines.push(`FIX ${c.name}: Object at 0x${px(p)} not freed`);
+  M.diag.report(code, lines, { sites: [['Freed at', site]], distinct: true });
+}
+
 function bad_free(kind: 'double-free' | 'invalid-free', p: number, site: Site, why: string): void {
   const c = resolve_site(site);
   const t = M.sched.task_line();
@@ -85,8 +142,8 @@ export function kfree_site(p: number, site: Site): void {
   const phys = mmu.lm_to_phys(p);
   const loc = M.slab.locate(phys);
   if (loc) {
-    if (!loc.exact) { bad_free('invalid-free', p, site, `kfree() of a pointer into the middle of a ${loc.sp.cache.name} object`); return; }
-    if (loc.sp.free[loc.i]) { bad_free('double-free', p, site, 'this object was already freed'); return; }
+    if (!loc.exact) { slub_report('KFREE_INVALID', p, phys, loc, site); return; }
+    if (loc.sp.free[loc.i]) { slub_report('KFREE_DOUBLE', p, phys, loc, site); return; }
     M.own.kfree_check(phys, loc.sp.cache.size, site);
     M.slab.free_obj(phys, loc.sp, loc.i);
     return;
