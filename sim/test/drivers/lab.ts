@@ -8,7 +8,7 @@ import { pci_enable_device, pci_disable_device, pci_request_regions, pci_release
   type pci_dev, type pci_driver } from '#linux/pci';
 import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_sync_single_for_cpu,
   dma_sync_single_for_device, dma_set_mask_and_coherent, dma_alloc_coherent, dma_free_coherent,
-  dma_map_sg, dma_unmap_sg, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE } from '#linux/dma-mapping';
+  dma_map_sg, dma_unmap_sg, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL } from '#linux/dma-mapping';
 import { sg_array, sg_init_table, sg_set_buf, sg_dma_address, sg_dma_len, type scatterlist } from '#linux/scatterlist';
 import { kmalloc, kzalloc, kfree, GFP_KERNEL } from '#linux/slab';
 import { GFP_DMA } from '#linux/gfp';
@@ -333,6 +333,15 @@ export function lab_map_until_full(l: lab, bufs: number[], len: number, dir: num
   return { mapped: handles.length, failed };
 }
 
+/** edu's identification register (0x010000ed). */
+export function lab_read_id(l: lab): number {
+  return readl(l.bar + 0x00);
+}
+/** Make edu raise an interrupt (the interrupt-raise register). */
+export function lab_raise(l: lab, bits: number): void {
+  writel(bits, l.bar + 0x60);
+}
+
 /** A static buffer in the driver image (the wrong memory for DMA). */
 const lab_static = DEFINE_STATIC_BUFFER(256);
 export function lab_static_addr(): number {
@@ -360,4 +369,48 @@ export function lab_crash(l: lab): number {
   return p.field;
 }
 
-export { ENOMEM, EIO, ETIMEDOUT, DMA_TO_DEVICE, DMA_FROM_DEVICE };
+export { ENOMEM, EIO, ETIMEDOUT, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL };
+
+// ---- a driver for the interrupt generator sharing edu's line (sim/hw/irqgen.ts) -------------
+
+interface gen { pdev: pci_dev; bar: iomem; irqs: number }
+
+function gen_irq(_irq: number, g: gen): number {
+  if (!readl(g.bar)) return IRQ_NONE;
+  writel(0, g.bar);
+  g.irqs++;
+  return IRQ_HANDLED;
+}
+
+function gen_probe(pdev: pci_dev): number {
+  const g: gen = { pdev, bar: 0, irqs: 0 };
+  let ret = pci_enable_device(pdev);
+  if (ret) return ret;
+  g.bar = pci_iomap(pdev, 0, 0);
+  if (!g.bar) {
+    pci_disable_device(pdev);
+    return -ENOMEM;
+  }
+  ret = request_irq(pdev.irq, gen_irq, IRQF_SHARED, 'irqgen', g);
+  if (ret) {
+    pci_iounmap(pdev, g.bar);
+    pci_disable_device(pdev);
+    return ret;
+  }
+  pci_set_drvdata(pdev, g);
+  return 0;
+}
+
+function gen_remove(pdev: pci_dev): void {
+  const g = pci_get_drvdata<gen>(pdev);
+  free_irq(pdev.irq, g);
+  pci_iounmap(pdev, g.bar);
+  pci_disable_device(pdev);
+}
+
+export function gen_driver(): pci_driver {
+  return { name: 'irqgen', id_table: [PCI_DEVICE(0x1b36, 0x0005)], probe: gen_probe, remove: gen_remove };
+}
+export function gen_irqs(pdev: pci_dev): number {
+  return pci_get_drvdata<gen>(pdev).irqs;
+}

@@ -10,9 +10,10 @@ export const DRIVER_FILE = 'sim/test/drivers/lab.ts';
 export interface Lab { m: Machine; pdev: pci_dev; edu: Edu; l: lab; ret: number }
 
 /** A machine of `shape` with edu plugged and the lab driver bound with `cfg`. */
-export function setup(shape: ShapeName, cfg: Partial<LabCfg> = {}, opts: MachineOptions = {}): Lab {
+export function setup(shape: ShapeName, cfg: Partial<LabCfg> = {}, opts: MachineOptions = {}, before?: (m: Machine) => void): Lab {
   const m = machine({ shape, seed: 1, ...opts });
   const { pdev, edu } = plug_edu();
+  before?.(m);
   const ret = bind(lab_driver(cfg), pdev);
   return { m, pdev, edu, l: ret === 0 ? lab_of(pdev) : (null as unknown as lab), ret };
 }

@@ -1,0 +1,168 @@
+// dmalab's rules about the driver's life cycle and the memory it hands out: DMA after a failed
+// dma_set_mask, a failed probe that leaves mappings behind, kfree of mapped memory, mapping the
+// driver image, MMIO before pci_enable_device, resources and memory left at unbind, and
+// virt_to_phys of a non-linear address. Caught with code, text and call sites; clean when fixed.
+import { describe, expect, test } from 'vitest';
+import { unbind, all_shapes, dmesg, type Machine } from '../../testing/index.ts';
+import { setup, drv, caught, clean, with_code } from './lab.ts';
+import * as L from '../drivers/lab.ts';
+
+const ALL = all_shapes();
+
+function fail_first(kind: 'dma_set_mask' | 'request_irq') {
+  return (m: Machine) => {
+    m.faults.only = new Set([kind]);
+    m.faults.fail_nth = 1;
+  };
+}
+
+describe('DMA_MASK_ERROR_IGNORED', () => {
+  test.each(ALL)('%s: DMA after an (injected) dma_set_mask_and_coherent() failure is caught; checking it fails the probe cleanly', (shape) => {
+    const x = setup(shape, { ignore_mask_error: true }, {}, fail_first('dma_set_mask'));
+    expect(x.ret).toBe(0);
+    expect(x.m.faults.injected?.kind).toBe('dma_set_mask');
+    const buf = drv(x, () => L.lab_alloc(4096));
+    drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_TO_DEVICE));
+    caught('DMA_MASK_ERROR_IGNORED', /^dmalab: edu_lab 0000:00:03\.0: dma_map after dma_set_mask\*\(\) failed with -5\ndmalab: "You must not use DMA on this device unless the dma_set_mask family of functions has returned success"$/, ['Called at']);
+
+    const y = setup(shape, {}, {}, fail_first('dma_set_mask'));
+    expect(y.ret).toBe(-L.EIO);
+    expect(dmesg()).toContain('edu_lab: probe of 0000:00:03.0 failed with error -5');
+    clean();
+  });
+
+  test.each(['x86', 'x86-swiotlb', 'arm64'] as const)('%s: a 20-bit mask the platform cannot give, ignored, is caught', (shape) => {
+    const x = setup(shape, { mask_bits: 20, ignore_mask_error: true });
+    expect(x.ret).toBe(0);
+    const buf = drv(x, () => L.lab_alloc(4096));
+    drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_TO_DEVICE));
+    caught('DMA_MASK_ERROR_IGNORED', /failed with -5/, ['Called at']);
+  });
+
+  test.each(['x86-iommu', 'arm64-smmu'] as const)('%s: the IOMMU can give a 20-bit mask, so there is nothing to ignore', (shape) => {
+    const x = setup(shape, { mask_bits: 20, ignore_mask_error: true });
+    const buf = drv(x, () => L.lab_alloc(4096));
+    const h = drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_TO_DEVICE));
+    expect(h).toBe(0xff000);
+    drv(x, (l) => L.lab_unmap(l, h, 4096, L.DMA_TO_DEVICE));
+    clean();
+  });
+});
+
+describe('DMA_LEAK_AT_PROBE_FAILURE', () => {
+  test.each(ALL)('%s: a probe failing at request_irq without unwinding its DMA is caught (kernel: silent); the unwinding probe is clean', (shape) => {
+    const x = setup(shape, { full: 'broken' }, {}, fail_first('request_irq'));
+    expect(x.ret).toBe(-L.ENOMEM);
+    const d = caught('DMA_LEAK_AT_PROBE_FAILURE', /^dmalab: edu_lab 0000:00:03\.0: probe failed but left 2 DMA mappings\/allocations behind \(dma-debug only looks at unbind, which never comes\):\n.*\[mapped with DMA_FROM_DEVICE\] \[mapped as single\]|\[mapped as coherent\]/, ['Mapped at']);
+    expect(d.sites.map((s) => s.site.fn)).toEqual(['lab_probe_dma', 'lab_probe_dma']);
+    caught('LEAK_MEMORY', /failed probe left 1 allocation behind .*\n.*kmalloc 4096 bytes at [0-9a-f]{16} allocated at sim\/test\/drivers\/lab\.ts:\d+:\d+ \(lab_probe_dma\)/, ['kmalloc allocated at']);
+    expect(with_code('LEAK_RESOURCES')).toEqual([]);
+
+    const y = setup(shape, { full: 'ok' }, {}, fail_first('request_irq'));
+    expect(y.ret).toBe(-L.ENOMEM);
+    clean();
+  });
+});
+
+describe('KFREE_MAPPED', () => {
+  test.each(ALL)('%s: kfree() of a buffer still mapped is caught; unmap first is clean', (shape) => {
+    const x = setup(shape);
+    const buf = drv(x, () => L.lab_alloc(4096));
+    drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_TO_DEVICE));
+    drv(x, () => L.lab_free(buf));
+    const d = caught('KFREE_MAPPED', /^dmalab: edu_lab 0000:00:03\.0: memory freed while still mapped for DMA \[device address=0x[0-9a-f]{16}\] \[size=4096 bytes\] \[mapped with DMA_TO_DEVICE\]\ndmalab: unmap first/, ['Freed at', 'Mapped at']);
+    expect(d.sites.map((s) => s.site.fn)).toEqual(['lab_free', 'lab_map']);
+
+    const y = setup(shape);
+    const b2 = drv(y, () => L.lab_alloc(4096));
+    const h = drv(y, (l) => L.lab_map(l, b2, 4096, L.DMA_TO_DEVICE));
+    drv(y, (l) => L.lab_unmap(l, h, 4096, L.DMA_TO_DEVICE));
+    drv(y, () => L.lab_free(b2));
+    unbind(y.pdev);
+    clean();
+  });
+});
+
+describe('DMA_MAP_STATIC', () => {
+  test.each(['x86', 'x86-iommu', 'x86-swiotlb'] as const)('%s: mapping static data of the driver image is caught (dma-debug cannot see it on x86-64); kmalloc is clean', (shape) => {
+    const x = setup(shape);
+    const h = drv(x, (l) => L.lab_map(l, L.lab_static_addr(), 256, L.DMA_TO_DEVICE));
+    caught('DMA_MAP_STATIC', /^dmalab: edu_lab 0000:00:03\.0: maps static data \(\.data\/\.bss\) of the driver image \[addr=[0-9a-f]{16}\] \[len=256\]/, ['Mapped at']);
+    if (h) drv(x, (l) => L.lab_unmap(l, h, 256, L.DMA_TO_DEVICE));
+
+    const y = setup(shape);
+    const b = drv(y, () => L.lab_alloc(256));
+    const h2 = drv(y, (l) => L.lab_map(l, b, 256, L.DMA_TO_DEVICE));
+    drv(y, (l) => L.lab_unmap(l, h2, 256, L.DMA_TO_DEVICE));
+    drv(y, () => L.lab_free(b));
+    unbind(y.pdev);
+    clean();
+  });
+
+  test.each(['arm64', 'arm64-smmu'] as const)('%s: the image lies in the vmalloc area, so the kernel itself rejects the mapping', (shape) => {
+    const x = setup(shape);
+    expect(drv(x, (l) => L.lab_map(l, L.lab_static_addr(), 256, L.DMA_TO_DEVICE))).toBe(0);
+    caught('DMA_MAP_VMALLOC_REJECTED', /rejecting DMA map of vmalloc memory/, ['Mapped at']);
+  });
+});
+
+describe('MMIO_DEVICE_DISABLED', () => {
+  test.each(ALL)('%s: reading a register without pci_enable_device() gives all ones and is caught; enabled is clean', (shape) => {
+    const x = setup(shape, { enable: false });
+    expect(drv(x, (l) => L.lab_read_id(l))).toBe(0xffffffff);
+    caught('MMIO_DEVICE_DISABLED', /^dmalab: edu_lab 0000:00:03\.0: MMIO access while the device's memory decoding is off: reads return all ones, writes are dropped\ndmalab: call pci_enable_device\(\) in probe/, ['Accessed at']);
+
+    const y = setup(shape);
+    expect(drv(y, (l) => L.lab_read_id(l))).toBe(0x010000ed);
+    unbind(y.pdev);
+    clean();
+  });
+});
+
+describe('LEAK_RESOURCES', () => {
+  test.each(ALL)('%s: a remove() that keeps the regions, the iomap and the enable is caught at unbind, each with its site', (shape) => {
+    const x = setup(shape, { remove_forgets: 'regions' });
+    unbind(x.pdev);
+    const d = caught('LEAK_RESOURCES', /^dmalab: edu_lab 0000:00:03\.0: driver left 3 resources behind at unbind:/);
+    expect(d.lines.join('\n')).toMatch(/pci_enable_device\(\).*taken at sim\/test\/drivers\/lab\.ts:\d+:\d+ \(lab_probe\)/);
+    expect(d.lines.join('\n')).toMatch(/pci_request_regions\(\).*taken at sim\/test\/drivers\/lab\.ts/);
+    expect(d.lines.join('\n')).toMatch(/pci_iomap\(\).*taken at sim\/test\/drivers\/lab\.ts/);
+    expect(d.sites.every((s) => s.site.file === 'sim/test/drivers/lab.ts' && s.site.fn === 'lab_probe')).toBe(true);
+
+    const y = setup(shape);
+    unbind(y.pdev);
+    clean();
+  });
+});
+
+describe('LEAK_MEMORY', () => {
+  test.each(ALL)('%s: a kmalloc of probe never freed is listed at unbind, as kmemleak would', (shape) => {
+    const x = setup(shape, { scratch: true, remove_forgets: 'memory' });
+    unbind(x.pdev);
+    caught('LEAK_MEMORY', /^dmalab: edu_lab 0000:00:03\.0: driver left 1 allocation behind \(as kmemleak would report\):\ndmalab: {3}kmalloc 256 bytes at [0-9a-f]{16} allocated at sim\/test\/drivers\/lab\.ts:\d+:\d+ \(lab_probe\)$/, ['kmalloc allocated at']);
+
+    const y = setup(shape, { scratch: true });
+    unbind(y.pdev);
+    clean();
+  });
+});
+
+describe('VIRT_TO_PHYS_NONLINEAR', () => {
+  test.each(ALL)('%s: virt_to_phys() of vmalloc memory is caught (a WARN, as CONFIG_DEBUG_VIRTUAL gives), on every machine; of kmalloc memory it is clean', (shape) => {
+    const x = setup(shape);
+    const v = drv(x, () => L.lab_vmalloc(8192));
+    drv(x, () => L.lab_phys(v));
+    const d = caught('VIRT_TO_PHYS_NONLINEAR', /^virt_to_phys used for non-linear address: [0-9a-f]{16} \([0-9a-f]{16}\)\ndmalab: virt_to_phys\(\) only works on the linear map; this is a vmalloc-area address/, ['Called at']);
+    expect(d.origin).toBe('kernel');
+    const where = x.m.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:15 __virt_to_phys' : 'arch/x86/mm/physaddr.c:28 __phys_addr';
+    expect(dmesg().join('\n')).toContain(`WARNING: CPU: 0 PID: 42 at ${where}`);
+    drv(x, () => L.lab_vfree(v));
+
+    const y = setup(shape);
+    const b = drv(y, () => L.lab_alloc(64));
+    expect(drv(y, () => L.lab_phys(b))).toBe(y.m.mmu.lm_to_phys(b));
+    drv(y, () => L.lab_free(b));
+    unbind(y.pdev);
+    clean();
+  });
+});
