@@ -238,8 +238,11 @@ export const exercises: Exercise[] = [
       { id: 'no-sync-for-cpu', description: 'reads rx_buf without dma_sync_single_for_cpu() (stale data on arm64 and x86-swiotlb)',
         edits: [{ find: '  dma_sync_single_for_cpu(dev, edu.rx_dma, len, DMA_FROM_DEVICE);\n', replace: '' }],
         expect: ['CPU_ACCESS_DEVICE_OWNED', 'DATA_MISMATCH'] },
-      { id: 'rx-not-given-back', description: 'never gives rx_buf back with dma_sync_single_for_device() before the next receive',
-        edits: [{ find: '  dma_sync_single_for_device(dev, edu.rx_dma, len, DMA_FROM_DEVICE);\n', replace: '' }],
+      { id: 'rx-cleared-not-given-back', description: 'clears rx_buf after copying it out, and never gives it back with dma_sync_single_for_device()',
+        edits: [
+          { find: "import { copy_from_mem", replace: "import { memset } from '#linux/string';\nimport { copy_from_mem" },
+          { find: '  dma_sync_single_for_device(dev, edu.rx_dma, len, DMA_FROM_DEVICE);\n', replace: '  memset(edu.rx_buf, 0, len);\n' },
+        ],
         expect: ['DEVICE_ACCESS_CPU_OWNED'] },
       { id: 'tx-no-sync-for-device', description: 'starts the device on tx_buf without dma_sync_single_for_device() (the device reads old bytes on arm64 and x86-swiotlb)',
         edits: [{ find: '  dma_sync_single_for_device(dev, edu.tx_dma, len, DMA_TO_DEVICE);\n', replace: '' }],

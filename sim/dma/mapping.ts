@@ -168,7 +168,9 @@ function map_single(dev: device, ptr: number, size: number, dir: number, attrs: 
     M.diag.report('DMA_MAP_VMALLOC_REJECTED', [`${dev_driver_string(dev)} ${dev_name(dev)}: rejecting DMA map of vmalloc memory`], {
       warn: warn_at('VMALLOC_REJECT', dev.driver?.name), sites: [['Mapped at', site]],
       notes: [st ? `dmalab: ${px(ptr)} is on a task's stack, and kernel stacks are vmalloc memory (CONFIG_VMAP_STACK): use kmalloc'ed memory for DMA`
-        : `dmalab: ${px(ptr)} is vmalloc memory: it is not physically contiguous and has no linear-map address; use kmalloc or alloc_pages for DMA`],
+        : M.kimage.section_of(ptr)
+          ? `dmalab: ${px(ptr)} is the driver image's static data, which this architecture keeps in the vmalloc area: kmalloc the buffer`
+          : `dmalab: ${px(ptr)} is vmalloc memory: it is not physically contiguous and has no linear-map address; use kmalloc or alloc_pages for DMA`],
     });
     return DMA_MAPPING_ERROR;
   }
@@ -465,7 +467,8 @@ function alloc_attrs(dev: device, size: number, handle: Ref<dma_addr_t>, gfp: nu
 /** The physical address debug.c derives from a coherent CPU address. */
 function coherent_cpu_phys(v: number): number {
   const mmu = M.mmu;
-  if (mmu.is_vmalloc(v)) return mmu.translate(v);
+  // vmalloc_to_pfn() of an address no longer mapped is 0: debug.c still checks the free.
+  if (mmu.is_vmalloc(v)) return Math.max(0, mmu.translate(v));
   if (mmu.is_linear(v)) return mmu.lm_to_phys(v);
   return -1;
 }

@@ -29,6 +29,8 @@ export class Ownership {
   r_lo = new Float64Array(0);
   r_hi = new Float64Array(0);
   r_live = new Uint8Array(0);
+  /** Has the CPU written the buffer since it took ownership (sync_for_cpu)? */
+  r_wrote = new Uint8Array(0);
   r_site: Site[] = [];
   private free: Int32Array = new Int32Array(0);
   private nfree = 0;
@@ -57,6 +59,7 @@ export class Ownership {
     this.r_bus = g(this.r_bus, Float64Array); this.r_dir = g(this.r_dir, Uint8Array);
     this.r_dev = g(this.r_dev, Int32Array); this.r_lo = g(this.r_lo, Float64Array);
     this.r_hi = g(this.r_hi, Float64Array); this.r_live = g(this.r_live, Uint8Array);
+    this.r_wrote = g(this.r_wrote, Uint8Array);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));
     for (let i = n - 1; i >= old; i--) f[this.nfree++] = i;
@@ -72,6 +75,7 @@ export class Ownership {
     const r = this.free[--this.nfree]!;
     this.r_phys[r] = phys; this.r_size[r] = size; this.r_bus[r] = bus; this.r_dir[r] = dir;
     this.r_dev[r] = dev.id; this.r_lo[r] = 0; this.r_hi[r] = 0; this.r_live[r] = 1; this.r_site[r] = site;
+    this.r_wrote[r] = 0;
     if (entry !== NONE) {
       if (M.dbg.e_own[entry] === NONE) M.dbg.e_own[entry] = r;
       else {
@@ -170,7 +174,7 @@ export class Ownership {
       else { this.r_lo[r] = Math.min(lo, off); this.r_hi[r] = Math.max(hi, end); }
     } else if (lo < hi) {
       // Handing part back to the device: keep the CPU-owned part that is left (one interval).
-      if (off <= lo && end >= hi) { this.r_lo[r] = 0; this.r_hi[r] = 0; }
+      if (off <= lo && end >= hi) { this.r_lo[r] = 0; this.r_hi[r] = 0; this.r_wrote[r] = 0; }
       else if (off <= lo && end > lo) this.r_lo[r] = end;
       else if (off < hi && end >= hi) this.r_hi[r] = off;
     }
@@ -230,6 +234,8 @@ export class Ownership {
     }
     const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
     const desc = `[device address=0x${x016(this.r_bus[r]!)}] [size=${size} bytes] [mapped with ${DIR_NAME[dir]}]`;
+    // A write to the part the CPU owns is allowed, but must be handed back with a sync.
+    if (write && a < b && b - a > owned) this.r_wrote[r] = 1;
     if (owned > 0 && (write || dir !== DMA_TO_DEVICE)) {
       const fix = write
         ? (dir === DMA_FROM_DEVICE
@@ -296,12 +302,15 @@ export class Ownership {
       for (const r of type === DT.single ? [dbg.e_own[e]!] : this.records_of_entry(e)) {
         if (r === NONE || !this.r_live[r]) continue;
         const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
-        if (lo >= hi) continue;
+        // The CPU took the buffer back (sync_for_cpu) and never returned it: harmless as long
+        // as it only read (Documentation/core-api/dma-api-howto.rst's RX example); once it
+        // wrote, the device can see stale memory, or the dirty lines land over its data.
+        if (lo >= hi || !this.r_wrote[r]) continue;
         const off = bus - this.r_bus[r]!;
         if (off < hi && off + len > lo) {
           M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
-            `dmalab: ${who}: device ${verb} a buffer the CPU owns ${desc}`,
-            `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device`,
+            `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since dma_sync_*_for_cpu() ${desc}`,
+            `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
           ], { sites: [['Transfer started at', started], ['Mapped at', dbg.e_site[e]!]] });
           break;
         }

@@ -37,11 +37,15 @@ export function struct_layout<S extends Record<string, FieldSpec>>(spec: S): Lay
     if (!x) throw new Error(`struct has no field '${name}'`);
     return x;
   };
-  return {
-    sizeof, align,
-    offsetof: (n) => f(n).off,
-    field: (p, n) => p + f(n).off,
-    get: (p, n, i = 0) => { const x = f(n); return cpu_load(p + x.off + i * x.size, x.size, struct_layout); },
-    set: (p, n, v, i = 0) => { const x = f(n); cpu_store(p + x.off + i * x.size, x.size, v, struct_layout); },
-  };
+  // get/set are passed to the CPU path as the entry point, so a report's call site is the
+  // driver line that called them.
+  function get(p: number, n: string, i = 0): number {
+    const x = f(n);
+    return cpu_load(p + x.off + i * x.size, x.size, get);
+  }
+  function set(p: number, n: string, v: number, i = 0): void {
+    const x = f(n);
+    cpu_store(p + x.off + i * x.size, x.size, v, set);
+  }
+  return { sizeof, align, offsetof: (n) => f(n).off, field: (p, n) => p + f(n).off, get, set };
 }
