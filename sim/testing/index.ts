@@ -13,9 +13,10 @@ import { IrqGen } from '../hw/irqgen.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write } from '../mm/access.ts';
+import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
 export { Machine, M, SHAPES, Edu, IrqGen };
-export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome };
+export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export { site_str };
 export type { EduOptions as EduOptionsPublic };
 
@@ -182,6 +183,39 @@ export function fail_nth_sweep(scenario: (fail_nth: number) => Machine, limit = 
     runs.push({ n, kind: m.faults.injected?.kind ?? '?', machine: m });
   }
   return { points, runs };
+}
+
+/** One run of probe_sweep(): the point made to fail, what probe returned, what was reported. */
+export interface ProbeSweepRun { n: number; kind: FaultKind | '?'; where: string; ret: number; codes: Code[]; machine: Machine }
+
+/** fail-nth over a probe, as the kernel's fail-nth over insmod: one run counts the injection
+ *  points a successful probe passes, then one run per point makes that point fail. Each run is a
+ *  new machine (`opts`, plus the fault settings), `plug()` (edu in slot 3 by default), bind, and,
+ *  if probe still succeeded, unbind. `make` returns the driver (a fresh object per machine).
+ *  `only` limits which kinds of calls count as points. */
+export function probe_sweep(make: () => pci_driver, opts: MachineOptions = {},
+  o: { plug?: () => pci_dev; only?: FaultKind[]; limit?: number } = {}): { points: FaultPoint[]; ret0: number; runs: ProbeSweepRun[] } {
+  const plug_one = o.plug ?? (() => plug_edu().pdev);
+  const start = (n: number): { m: Machine; pdev: pci_dev } => {
+    const m = new Machine(opts);
+    const pdev = plug_one();
+    if (o.only) m.faults.only = new Set(o.only);
+    m.faults.fail_nth = n;
+    return { m, pdev };
+  };
+  const first = start(0);
+  const ret0 = pci_bind(make(), first.pdev);
+  const points = first.m.faults.points.slice(0, Math.min(first.m.faults.count, o.limit ?? 200));
+  const runs: ProbeSweepRun[] = [];
+  if (ret0 !== 0) return { points, ret0, runs };
+  for (let n = 1; n <= points.length; n++) {
+    const { m, pdev } = start(n);
+    const ret = pci_bind(make(), pdev);
+    if (ret === 0) pci_unbind(pdev);
+    const inj = m.faults.injected;
+    runs.push({ n, kind: inj?.kind ?? '?', where: inj ? site_where(inj.site) : '', ret, codes: m.diag.codes(), machine: m });
+  }
+  return { points, ret0, runs };
 }
 
 export function all_shapes(): ShapeName[] {

@@ -42,8 +42,9 @@ export interface LabCfg {
    *  'throws' crashes. */
   handler: 'ok' | 'greedy' | 'noack' | 'throws';
   /** Probe also sets up a coherent ring and a mapped buffer, then requests the IRQ: the
-   *  fault-injection sweep's probe. 'ok' unwinds on every error, 'broken' leaks on a late one. */
-  full: false | 'ok' | 'broken';
+   *  fault-injection sweep's probe. 'ok' unwinds on every error, 'broken' leaks its DMA when
+   *  request_irq fails, 'broken-iomap' keeps the regions and the enable when pci_iomap fails. */
+  full: false | 'ok' | 'broken' | 'broken-iomap';
   /** remove() forgets: 'regions' (release/iounmap/disable), 'memory' (kfree of a buffer). */
   remove_forgets: null | 'regions' | 'memory';
   /** Allocate a scratch buffer in probe (freed in remove unless remove_forgets = 'memory'). */
@@ -132,6 +133,7 @@ function lab_probe(pdev: pci_dev, cfg: LabCfg): number {
   if (ret) return ret;
   l.bar = pci_iomap(pdev, 0, 0);
   if (!l.bar) {
+    if (cfg.full === 'broken-iomap') return -ENOMEM; /* BUG: regions and enable stay */
     pci_release_regions(pdev);
     goto_disable();
     return -ENOMEM;
