@@ -7,8 +7,11 @@ export function u64(n: number | bigint): bigint {
   return BigInt.asUintN(64, typeof n === 'bigint' ? n : BigInt(Math.trunc(n)));
 }
 
-/** %llx: lowercase hex, no padding. */
+/** %llx: lowercase hex, no padding. Sim numbers in [2^52, 2^53) are kernel virtual addresses
+ *  stored without their top bits (see px below): they print as the kernel would print them,
+ *  e.g. a CPU pointer passed where a DMA address belongs shows as ffff888..., not 1f888.... */
 export function llx(n: number | bigint): string {
+  if (typeof n === 'number' && n >= 2 ** 52 && n < 2 ** 53) return (0xffe0000000000000n | BigInt(n)).toString(16);
   if (typeof n === 'number' && n >= 0 && n <= Number.MAX_SAFE_INTEGER) return n.toString(16);
   return u64(n).toString(16);
 }
