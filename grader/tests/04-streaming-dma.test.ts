@@ -17,7 +17,7 @@ const JUNK = 0xa5;
 
 /** A kernel buffer from the caller (the test), filled by the CPU: on arm64 its lines sit dirty
  *  in the cache, as a real caller's would. */
-function kbuf(r: Run, size: number, bytes?: Uint8Array): number {
+function kbuf(size: number, bytes?: Uint8Array): number {
   const p = kmalloc(size, GFP_KERNEL);
   if (!p) throw new Error('test setup: kmalloc failed');
   fill(p, bytes ?? new Uint8Array(size).fill(JUNK));
@@ -68,12 +68,12 @@ describe('a buffer to the device and back', () => {
         r.bind_ok(drv.edu_driver, pdev);
         for (const [len, seed] of [[EDU_DMA_SIZE, 1], [100, 2]] as const) {
           const want = pattern(len, seed);
-          const tx = kbuf(r, EDU_DMA_SIZE, pattern(EDU_DMA_SIZE, seed));
+          const tx = kbuf(EDU_DMA_SIZE, pattern(EDU_DMA_SIZE, seed));
           if (!r.expect_result(`edu_dma(edu, buf, ${len}, true)`, dma(r, pdev, tx, len, true), 0)) break;
           r.expect_bytes(`what edu read from the buffer (edu_dma(edu, buf, ${len}, true))`, edu.dma_buf.slice(0, len), want);
           kfree(tx);
 
-          const rx = kbuf(r, EDU_DMA_SIZE);
+          const rx = kbuf(EDU_DMA_SIZE);
           if (!r.expect_result(`edu_dma(edu, buf, ${len}, false)`, dma(r, pdev, rx, len, false), 0)) break;
           r.expect_bytes(`the buffer after edu_dma(edu, buf, ${len}, false) returned`, read(rx, len), want);
           const untouched = read(rx + len, EDU_DMA_SIZE - len);
@@ -94,7 +94,7 @@ describe('receiving a message', () => {
         r.bind_ok(drv.edu_driver, pdev);
         const payload = pattern(300, 7);
         edu.dma_buf.set(message(payload));
-        const rx = kbuf(r, 512);
+        const rx = kbuf(512);
         const got = recv(r, pdev, rx, 512);
         if (r.expect_result('edu_recv(edu, buf, 512) with a 300-byte message in the device', got, 300)) {
           r.expect_bytes('the payload in the buffer after edu_recv() returned', read(rx + 4, 300), payload);
@@ -110,7 +110,7 @@ describe('receiving a message', () => {
       const { pdev, edu } = r.plug_edu();
       r.bind_ok(drv.edu_driver, pdev);
       edu.dma_buf.set(message(pattern(1000, 8)));
-      const rx = kbuf(r, 512);
+      const rx = kbuf(512);
       const got = recv(r, pdev, rx, 512);
       r.expect_result('edu_recv(edu, buf, 512) when the device holds a 1000-byte message', got, -EIO);
       kfree(rx);
@@ -124,7 +124,7 @@ describe('bad lengths', () => {
     run(ctx, { shape: 'x86', lesson: `${L}#the-exercise` }, (r) => {
       const { pdev } = r.plug_edu();
       r.bind_ok(drv.edu_driver, pdev);
-      const b = kbuf(r, 2 * EDU_DMA_SIZE);
+      const b = kbuf(2 * EDU_DMA_SIZE);
       for (const len of [0, EDU_DMA_SIZE + 1]) {
         for (const to_device of [true, false]) {
           const got = dma(r, pdev, b, len, to_device);
@@ -148,7 +148,7 @@ describe('when the mapping fails', () => {
       const { pdev, edu } = r.plug_edu();
       r.bind_ok(drv.edu_driver, pdev);
       const release = hog_swiotlb(pdev, 127);
-      const b = kbuf(r, EDU_DMA_SIZE, pattern(EDU_DMA_SIZE, 3));
+      const b = kbuf(EDU_DMA_SIZE, pattern(EDU_DMA_SIZE, 3));
       const before = edu.transfers;
       r.expect_result('edu_dma(edu, buf, 4096, true) with swiotlb full', dma(r, pdev, b, EDU_DMA_SIZE, true), -ENOMEM);
       r.expect_result('edu_recv(edu, buf, 4096) with swiotlb full', recv(r, pdev, b, EDU_DMA_SIZE), -ENOMEM);
@@ -168,7 +168,7 @@ describe('when the mapping fails', () => {
     run(ctx, { shape: 'arm64-smmu', faults: ['dma_map'], fail_nth: 1, lesson: `${L}#checking-for-errors` }, (r) => {
       const { pdev, edu } = r.plug_edu();
       r.bind_ok(drv.edu_driver, pdev);
-      const b = kbuf(r, EDU_DMA_SIZE);
+      const b = kbuf(EDU_DMA_SIZE);
       const before = edu.transfers;
       r.expect_result('edu_dma(edu, buf, 4096, false) when dma_map_single() fails', dma(r, pdev, b, EDU_DMA_SIZE, false), -ENOMEM);
       if (edu.transfers !== before) {
@@ -184,19 +184,18 @@ describe('when the interrupt does not come', () => {
   for (const shape of ['x86', 'arm64'] as ShapeName[]) {
     test(`a lost interrupt: -ETIMEDOUT, the buffer unmapped once, the next transfer works (${shape})`, (ctx) => {
       run(ctx, { shape, drop_irqs: 1, lesson: `${L}#when-the-device-does-not-answer` }, (r) => {
-        const { pdev, edu } = r.plug_edu();
+        const { pdev } = r.plug_edu();
         r.bind_ok(drv.edu_driver, pdev);
         const want = pattern(EDU_DMA_SIZE, 4);
-        const tx = kbuf(r, EDU_DMA_SIZE, want);
+        const tx = kbuf(EDU_DMA_SIZE, want);
         const got = dma(r, pdev, tx, EDU_DMA_SIZE, true);
         r.expect_result('edu_dma(edu, buf, 4096, true) when its interrupt is lost', got, -ETIMEDOUT);
         kfree(tx);
-        const rx = kbuf(r, EDU_DMA_SIZE);
+        const rx = kbuf(EDU_DMA_SIZE);
         if (r.expect_result('the next edu_dma(edu, buf, 4096, false)', dma(r, pdev, rx, EDU_DMA_SIZE, false), 0)) {
           r.expect_bytes('the buffer after the next transfer (the lost one had moved its data)', read(rx, EDU_DMA_SIZE), want);
         }
         kfree(rx);
-        void edu;
         r.unbind(pdev);
       });
     });
@@ -210,7 +209,7 @@ describe('when the interrupt does not come', () => {
         r.bind_ok(drv.edu_driver, pdev);
         const want = pattern(EDU_DMA_SIZE, 5);
         edu.dma_buf.set(want);
-        const rx = kbuf(r, EDU_DMA_SIZE);
+        const rx = kbuf(EDU_DMA_SIZE);
         const got = dma(r, pdev, rx, EDU_DMA_SIZE, false);
         if (got === -EIO) {
           r.finding('WRONG_RESULT', 'edu_dma() gave up (-EIO) while edu was only late: it stops 0.5 s after the timeout; ask it again for up to another EDU_DMA_TIMEOUT_MS before giving up');
