@@ -26,7 +26,8 @@ export class Swiotlb {
   hiwater = 0;
 
   constructor(readonly base: number, readonly size: number, public force: boolean) {
-    this.nslabs = Math.floor(size / IO_TLB_SIZE / IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE;
+    // Like swiotlb=<nslabs>: rounded up to whole 128-slot segments.
+    this.nslabs = Math.max(1, Math.ceil(size / IO_TLB_SIZE / IO_TLB_SEGSIZE)) * IO_TLB_SEGSIZE;
     this.orig = new Float64Array(this.nslabs).fill(-1);
     this.alloc_size = new Float64Array(this.nslabs);
   }

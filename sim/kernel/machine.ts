@@ -40,7 +40,8 @@ export interface MachineOptions {
   callsites?: boolean;
   /** Keep the event trace (default true). */
   trace?: boolean;
-  /** Number of swiotlb slots, overriding the shape's pool size. */
+  /** Number of 2 KiB swiotlb slots, overriding the shape's pool size (rounded up to a multiple
+   *  of 128, as the kernel's swiotlb=<nslabs> is). */
   swiotlb_slots?: number;
   /** Force swiotlb bouncing on a shape that has a pool. */
   swiotlb_force?: boolean;
