@@ -20,6 +20,7 @@ import { msecs_to_jiffies } from '#linux/jiffies';
 import { msleep, udelay } from '#linux/delay';
 import { memset } from '#linux/string';
 import { copy_from_mem, copy_to_mem, get_u8, put_u32 } from '#dmalab/mem';
+import { dma_pool_create, dma_pool_alloc, dma_pool_free, dma_pool_destroy, type dma_pool } from '#linux/dmapool';
 import { out } from '#dmalab/ref';
 import { DEFINE_STATIC_BUFFER } from '#dmalab/static';
 import { ENOMEM, EIO, ETIMEDOUT } from '#linux/errno';
@@ -333,6 +334,21 @@ export function lab_map_until_full(l: lab, bufs: number[], len: number, dir: num
   }
   handles.forEach((h) => dma_unmap_single(dev, h, len, dir));
   return { mapped: handles.length, failed };
+}
+
+export function lab_pool_create(l: lab, size: number): dma_pool | null {
+  return dma_pool_create('edu_lab_desc', l.pdev.dev, size, 64, 0);
+}
+export function lab_pool_alloc(pool: dma_pool): { cpu: number; dma: number } {
+  const h = out(0);
+  const cpu = dma_pool_alloc(pool, GFP_KERNEL, h);
+  return { cpu, dma: h.value };
+}
+export function lab_pool_free(pool: dma_pool, cpu: number, dma: number): void {
+  dma_pool_free(pool, cpu, dma);
+}
+export function lab_pool_destroy(pool: dma_pool): void {
+  dma_pool_destroy(pool);
 }
 
 /** edu's identification register (0x010000ed). */

@@ -106,6 +106,36 @@ describe('DMA_MAP_STATIC', () => {
   });
 });
 
+describe('DMA_POOL_BAD_FREE', () => {
+  test.each(ALL)('%s: freeing a pool block twice, or by a pointer into it, is caught (6.1 is silent without DMAPOOL_DEBUG); alloc/free/destroy is clean', (shape) => {
+    const x = setup(shape);
+    const pool = drv(x, (l) => L.lab_pool_create(l, 64))!;
+    const a = drv(x, () => L.lab_pool_alloc(pool));
+    const b = drv(x, () => L.lab_pool_alloc(pool));
+    expect(b.dma - a.dma).toBe(64);
+    drv(x, () => L.lab_pool_free(pool, b.cpu + 8, b.dma + 8));
+    const bad = with_code('DMA_POOL_BAD_FREE');
+    expect(bad.map((d) => d.lines[0]!.replace(/[0-9a-f]{16}/g, 'X'))).toEqual(['dmalab: edu_lab 0000:00:03.0: dma_pool_free edu_lab_desc, X (bad vaddr)/0xX']);
+    expect(bad[0]!.sites.map((s) => [s.label, s.site.fn])).toEqual([['Freed at', 'lab_pool_free'], ['Pool created at', 'lab_pool_create']]);
+
+    // (A second machine: reports of one code from the same call sites are collapsed into one.)
+    const x2 = setup(shape);
+    const pool2 = drv(x2, (l) => L.lab_pool_create(l, 64))!;
+    const a2 = drv(x2, () => L.lab_pool_alloc(pool2));
+    drv(x2, () => L.lab_pool_free(pool2, a2.cpu, a2.dma));
+    drv(x2, () => L.lab_pool_free(pool2, a2.cpu, a2.dma));
+    caught('DMA_POOL_BAD_FREE', /^dmalab: edu_lab 0000:00:03\.0: dma_pool_free edu_lab_desc, dma 0x[0-9a-f]{16} already free\ndmalab: a kernel with pool debugging/, ['Freed at', 'Pool created at']);
+
+    const y = setup(shape);
+    const p2 = drv(y, (l) => L.lab_pool_create(l, 64))!;
+    const c = drv(y, () => L.lab_pool_alloc(p2));
+    drv(y, () => L.lab_pool_free(p2, c.cpu, c.dma));
+    drv(y, () => L.lab_pool_destroy(p2));
+    unbind(y.pdev);
+    clean();
+  });
+});
+
 describe('MMIO_DEVICE_DISABLED', () => {
   test.each(ALL)('%s: reading a register without pci_enable_device() gives all ones and is caught; enabled is clean', (shape) => {
     const x = setup(shape, { enable: false });
