@@ -8,7 +8,7 @@ import { pci_enable_device, pci_disable_device, pci_request_regions, pci_release
   type pci_dev, type pci_driver } from '#linux/pci';
 import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_sync_single_for_cpu,
   dma_sync_single_for_device, dma_set_mask_and_coherent, dma_alloc_coherent, dma_free_coherent,
-  dma_map_sg, dma_unmap_sg, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL } from '#linux/dma-mapping';
+  dma_map_sg, dma_unmap_sg, dma_sync_sg_for_cpu, dma_sync_sg_for_device, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL } from '#linux/dma-mapping';
 import { sg_array, sg_init_table, sg_set_buf, sg_dma_address, sg_dma_len, type scatterlist } from '#linux/scatterlist';
 import { kmalloc, kzalloc, kfree, GFP_KERNEL } from '#linux/slab';
 import { GFP_DMA } from '#linux/gfp';
@@ -277,6 +277,12 @@ export function lab_map_sg(l: lab, bufs: number[], len: number, dir: number): { 
 }
 export function lab_unmap_sg(l: lab, sgl: scatterlist[], nents: number, dir: number): void {
   dma_unmap_sg(l.pdev.dev, sgl, nents, dir);
+}
+export function lab_sync_sg_cpu(l: lab, sgl: scatterlist[], nents: number, dir: number): void {
+  dma_sync_sg_for_cpu(l.pdev.dev, sgl, nents, dir);
+}
+export function lab_sync_sg_dev(l: lab, sgl: scatterlist[], nents: number, dir: number): void {
+  dma_sync_sg_for_device(l.pdev.dev, sgl, nents, dir);
 }
 export function lab_sg_segs(sgl: scatterlist[], count: number): { dma: number; len: number }[] {
   const out: { dma: number; len: number }[] = [];

@@ -167,3 +167,45 @@ describe('coherent memory (dma_alloc_coherent)', () => {
     clean();
   });
 });
+
+describe('scatter-gather: dma_sync_sg_for_cpu()', () => {
+  /** Map 4 scattered pages (filled with 0xaa) FROM_DEVICE, let edu write the third one, read it
+   *  with or without syncing the list first. */
+  function sg_rx(shape: (typeof ALL_SHAPES)[number], sync: boolean) {
+    const x = setup(shape);
+    const all = drv(x, () => Array.from({ length: 8 }, () => L.lab_alloc(4096)));
+    const pages = all.filter((_, i) => i % 2 === 0);
+    drv(x, () => pages.forEach((p) => L.lab_fill(p, 0xaa, 4096)));
+    const { sgl, count } = drv(x, (l) => L.lab_map_sg(l, pages, 4096, L.DMA_FROM_DEVICE));
+    const segs = L.lab_sg_segs(sgl, count);
+    const want = pattern(4096, 3);
+    x.edu.dma_buf.set(want);
+    const bus = count === 1 ? segs[0]!.dma + 2 * 4096 : segs[2]!.dma;
+    expect(drv(x, (l) => L.lab_xfer(l, bus, 4096, true))).toBe(0);
+    if (sync) drv(x, (l) => L.lab_sync_sg_cpu(l, sgl, 4, L.DMA_FROM_DEVICE));
+    const got = drv(x, () => L.lab_read(pages[2]!, 4096));
+    if (sync) drv(x, (l) => L.lab_sync_sg_dev(l, sgl, 4, L.DMA_FROM_DEVICE));
+    drv(x, (l) => L.lab_unmap_sg(l, sgl, 4, L.DMA_FROM_DEVICE));
+    // After unmap the CPU sees the device's data on every shape.
+    expect(compare(drv(x, () => L.lab_read(pages[2]!, 4096)), want)).toBeNull();
+    drv(x, () => all.forEach((p) => L.lab_free(p)));
+    return { x, got, want };
+  }
+  const ALL_SHAPES = ['x86', 'x86-iommu', 'x86-swiotlb', 'arm64', 'arm64-smmu'] as const;
+
+  test.each(ALL_SHAPES)('%s: without it the read is caught, and stale where the data sits elsewhere (cache or bounce slot)', (shape) => {
+    const { x, got, want } = sg_rx(shape, false);
+    const stale = shape === 'x86-swiotlb' || shape.startsWith('arm64');
+    if (stale) expect(count_equal(got, 0xaa)).toBe(4096);
+    else expect(compare(got, want)).toBeNull();
+    caught('CPU_ACCESS_DEVICE_OWNED', /CPU read 4096 bytes/, ['CPU read at', 'Mapped at']);
+    void x;
+  });
+
+  test.each(ALL_SHAPES)('%s: with it the CPU reads the device\'s data; syncing back and unmapping are clean', (shape) => {
+    const { x, got, want } = sg_rx(shape, true);
+    expect(compare(got, want)).toBeNull();
+    unbind(x.pdev);
+    clean();
+  });
+});
