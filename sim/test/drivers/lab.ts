@@ -40,8 +40,8 @@ export interface LabCfg {
   /** Install an interrupt handler (shared INTx). */
   irq: boolean;
   /** The handler: 'ok' checks and acks, 'greedy' claims without checking, 'noack' never acks,
-   *  'throws' crashes. */
-  handler: 'ok' | 'greedy' | 'noack' | 'throws';
+   *  'throws' crashes, 'spins' never returns. */
+  handler: 'ok' | 'greedy' | 'noack' | 'throws' | 'spins';
   /** Probe also sets up a coherent ring and a mapped buffer, then requests the IRQ: the
    *  fault-injection sweep's probe. 'ok' unwinds on every error, 'broken' leaks its DMA when
    *  request_irq fails, 'broken-iomap' keeps the regions and the enable when pci_iomap fails. */
@@ -74,6 +74,10 @@ function lab_irq(_irq: number, l: lab): number {
   if (l.cfg.handler === 'throws') {
     const nothing = null as unknown as { count: number };
     return nothing.count;
+  }
+  if (l.cfg.handler === 'spins') {
+    while (readl(l.bar + EDU_IRQ_STATUS) !== 0x12345678) l.irqs++;
+    return IRQ_HANDLED;
   }
   if (l.cfg.handler === 'greedy') {
     l.irqs++;

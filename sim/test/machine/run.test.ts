@@ -1,7 +1,7 @@
 // The machine as a whole: determinism by seed (DESIGN.md §4), the watchdog and oops handling that
 // keep a broken driver from taking the harness down (§11), and the event trace (§10).
 import { describe, expect, test } from 'vitest';
-import { machine, plug_edu, bind, unbind, call, report, codes, dmesg, pattern, all_shapes, type ShapeName } from '../../testing/index.ts';
+import { machine, plug_edu, bind, unbind, call, report, codes, dmesg, pattern, all_shapes, run_for_ms, type ShapeName } from '../../testing/index.ts';
 import { setup, drv, caught } from '../rules/lab.ts';
 import * as L from '../drivers/lab.ts';
 
@@ -65,6 +65,20 @@ describe('watchdog', () => {
     expect(drv(x, (l) => L.lab_read_id(l))).toBe(0x010000ed);
     unbind(x.pdev);
     expect(codes()).toEqual(['SOFT_LOCKUP']);
+  });
+
+  test('an interrupt handler that never returns, while the harness runs the clock: SOFT_LOCKUP within the wall budget', () => {
+    const x = setup('x86', { irq: true, handler: 'spins' }, { wall_budget_ms: 300 });
+    const buf = drv(x, () => L.lab_alloc(4096));
+    const h = drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_FROM_DEVICE));
+    drv(x, (l) => L.lab_start(l, h, 4096, true, true));
+    const t0 = performance.now();
+    run_for_ms(200);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    caught('SOFT_LOCKUP', /^watchdog: BUG: soft lockup - CPU#0 stuck for \d+s! \[swapper\/0:0\]\ndmalab: the driver ran for 300 ms of real time/);
+    expect(dmesg().some((l) => l.includes("handler 'edu_lab' on irq") && l.includes('disabled so the run can go on'))).toBe(true);
+    // The machine goes on: the device still answers.
+    expect(drv(x, (l) => L.lab_read_id(l))).toBe(0x010000ed);
   });
 
   test('the default wall budget is a few seconds', () => {
