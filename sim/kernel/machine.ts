@@ -40,8 +40,8 @@ export interface MachineOptions {
   callsites?: boolean;
   /** Keep the event trace (default true). */
   trace?: boolean;
-  /** Number of 2 KiB swiotlb slots, overriding the shape's pool size (rounded up to a multiple
-   *  of 128, as the kernel's swiotlb=<nslabs> is). */
+  /** Number of 2 KiB swiotlb slots, overriding the shape's pool size. Exact (the kernel would
+   *  round swiotlb=<nslabs> up to 128): a small pool is a nearly full one. */
   swiotlb_slots?: number;
   /** Force swiotlb bouncing on a shape that has a pool. */
   swiotlb_force?: boolean;
