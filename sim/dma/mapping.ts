@@ -112,9 +112,10 @@ export function dma_need_sync(dev: device, addr: dma_addr_t): boolean {
 
 // ---- shared checks ---------------------------------------------------------------------------
 
-const MAPPING_C_BUG = { map: 'kernel/dma/mapping.c:155', unmap: 'kernel/dma/mapping.c:175', map_sg: 'kernel/dma/mapping.c:192',
-  unmap_sg: 'kernel/dma/mapping.c:278', sync_cpu: 'kernel/dma/mapping.c:333', sync_dev: 'kernel/dma/mapping.c:345',
-  sync_sg_cpu: 'kernel/dma/mapping.c:357', sync_sg_dev: 'kernel/dma/mapping.c:369', resource: 'kernel/dma/mapping.c:300' };
+// The BUG_ON(!valid_dma_direction(dir)) of each entry point in Linux 6.1's kernel/dma/mapping.c.
+const MAPPING_C_BUG = { map: 'kernel/dma/mapping.c:150', unmap: 'kernel/dma/mapping.c:172', map_sg: 'kernel/dma/mapping.c:188',
+  unmap_sg: 'kernel/dma/mapping.c:285', sync_cpu: 'kernel/dma/mapping.c:333', sync_dev: 'kernel/dma/mapping.c:347',
+  sync_sg_cpu: 'kernel/dma/mapping.c:361', sync_sg_dev: 'kernel/dma/mapping.c:375', resource: 'kernel/dma/mapping.c:301' };
 
 function check_dir(dir: number, where: keyof typeof MAPPING_C_BUG, site: Site): void {
   if (valid_dma_direction(dir)) return;

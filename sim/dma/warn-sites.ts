@@ -34,10 +34,10 @@ const FALLBACK: Record<string, string> = {
   SWIOTLB_OVERFLOW: 'kernel/dma/swiotlb.c:949 swiotlb_map+0x115/0x127',
   SWIOTLB_BOUNCE_OVERFLOW: 'kernel/dma/swiotlb.c:587 swiotlb_bounce+0x172/0x1a6',
   SWIOTLB_BOUNCE_OVERFLOW_OFFSET: 'kernel/dma/swiotlb.c:577 swiotlb_bounce',
-  DMA_NO_MASK: 'kernel/dma/mapping.c:156 dma_map_page_attrs',
-  NO_COHERENT_MASK: 'kernel/dma/mapping.c:501 dma_alloc_attrs',
-  FREE_IRQS_DISABLED: 'kernel/dma/mapping.c:531 dma_free_attrs',
-  DMAM_FREE: 'kernel/dma/mapping.c:75 dmam_free_coherent',
+  DMA_NO_MASK: 'kernel/dma/mapping.c:152 dma_map_page_attrs',
+  NO_COHERENT_MASK: 'kernel/dma/mapping.c:499 dma_alloc_attrs',
+  FREE_IRQS_DISABLED: 'kernel/dma/mapping.c:533 dma_free_attrs',
+  DMAM_FREE: 'kernel/dma/mapping.c:66 dmam_free_coherent',
 };
 
 type Measured = Record<string, { where?: string | null; func?: string | null } | string>;

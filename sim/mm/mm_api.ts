@@ -188,10 +188,17 @@ export function vzalloc(size: number): number {
 export function vfree(addr: number): void {
   if (!addr) return;
   const site = take_site(vfree);
+  // __vunmap() (mm/vmalloc.c, 6.1): an address that is not page aligned, then one that starts
+  // no area, is a WARN and nothing is freed.
+  if (addr % PAGE_SIZE !== 0) {
+    M.diag.report('VFREE_INVALID', [`Trying to vfree() bad address (${px(addr)})`],
+      { warn: 'mm/vmalloc.c:2752 __vunmap+0x52/0x1a9', sites: [['Freed at', site]], distinct: true });
+    return;
+  }
   const a = M.mmu.areas.get(addr);
   if (!a || a.kind !== 'vmalloc') {
     M.diag.report('VFREE_INVALID', [`Trying to vfree() nonexistent vm area (${px(addr)})`],
-      { warn: 'mm/vmalloc.c:2669 __vunmap+0x1f5/0x2a0', sites: [['Freed at', site]], distinct: true });
+      { warn: 'mm/vmalloc.c:2758 __vunmap', sites: [['Freed at', site]], distinct: true });
     return;
   }
   for (const p of a.pages) M.own.kfree_check(p, PAGE_SIZE, site);

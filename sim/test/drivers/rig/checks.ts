@@ -488,6 +488,19 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
     remove: (c) => pci_free_irq_vectors(c.pdev),
   },
+  /* VFREE_INVALID: vfree() of a pointer into the area instead of its start. */
+  'VFREE_INVALID': {
+    bug: (c) => {
+      c.v.vbuf = vmalloc(8192);
+      vfree(c.v.vbuf + 16);
+    },
+    fix: (c) => {
+      c.v.vbuf = vmalloc(8192);
+      vfree(c.v.vbuf);
+      c.v.vbuf = 0;
+    },
+    remove: (c) => vfree(c.v.vbuf!),
+  },
   /* DMA_INVALID_DIRECTION: DMA_NONE is not a direction (a kernel BUG). */
   'DMA_INVALID_DIRECTION': {
     bug: (c) => {
