@@ -418,16 +418,21 @@ export class DmaDebug {
   map_sg(dev: device, segs: { phys: number; length: number; dma: number; dma_len: number }[],
     nents: number, mapped: number, dir: number, attrs: number, site: Site): number[] {
     if (this.disabled) return [];
-    for (let i = 0; i < nents; i++) this.check_for_stack(dev, segs[i]!.phys, site);
     const out: number[] = [];
-    for (let i = 0; i < mapped; i++) {
-      const s = segs[i]!;
-      const e = this.alloc(dev, s.dma, s.dma_len, DT.sg, dir, s.phys, site);
-      this.e_sgcall[e] = nents;
-      this.e_sgmapped[e] = mapped;
-      this.check_sg_segment(dev, s, site);
-      this.add(e, attrs, site);
-      out.push(e);
+    this.sg_loop = true;
+    try {
+      for (let i = 0; i < nents; i++) this.check_for_stack(dev, segs[i]!.phys, site);
+      for (let i = 0; i < mapped; i++) {
+        const s = segs[i]!;
+        const e = this.alloc(dev, s.dma, s.dma_len, DT.sg, dir, s.phys, site);
+        this.e_sgcall[e] = nents;
+        this.e_sgmapped[e] = mapped;
+        this.check_sg_segment(dev, s, site);
+        this.add(e, attrs, site);
+        out.push(e);
+      }
+    } finally {
+      this.sg_loop = false;
     }
     return out;
   }

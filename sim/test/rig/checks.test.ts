@@ -94,6 +94,19 @@ describe.each(PAIRS)('$name ($code)', (p) => {
   }
 });
 
+describe('one call, several segments', () => {
+  test.each(ALL)('%s: two sg entries too long in one dma_map_sg(): two C-M6 lines, as the kernel prints them', (shape) => {
+    expect(run('C-M6x2', 'bug', shape)).toBe(0);
+    const d = diagnostics().filter((x) => x.code === 'DMA_SG_SEGMENT_TOO_LONG');
+    expect(d.map((x) => x.lines[0])).toEqual([
+      'DMA-API: edu_check 0000:00:03.0: mapping sg segment longer than device claims to support [len=131072] [max=65536]',
+      'DMA-API: edu_check 0000:00:03.0: mapping sg segment longer than device claims to support [len=131072] [max=65536]',
+    ]);
+    expect(run('C-M6x2', 'fix', shape)).toBe(0);
+    expect_clean();
+  });
+});
+
 describe('the kernel checks that need a particular machine', () => {
   test('SWIOTLB_OVERFLOW (swiotlb=force, pool above the mask): the WARN_ONCE; a coherent buffer is the way out', () => {
     expect(run('SWIOTLB_OVERFLOW', 'bug', HIGH_POOL)).toBe(0);

@@ -107,6 +107,27 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
     remove: (c) => __free_pages(c.v.blk!, 5),
   },
+  /* C-M6 twice in one call: each segment that is too long is reported on its own. */
+  'C-M6x2': {
+    bug: (c) => {
+      const sg = sg_array(2);
+      c.v.blk = alloc_pages(GFP_KERNEL, 6);
+      sg_init_table(sg, 2);
+      sg_set_page(sg[0]!, c.v.blk, 128 * 1024, 0);
+      sg_set_page(sg[1]!, pfn_to_page(page_to_pfn(c.v.blk) + 33), 128 * 1024, 0);
+      const n = dma_map_sg(c.dev, sg, 2, DMA_TO_DEVICE);
+      if (n) dma_unmap_sg(c.dev, sg, 2, DMA_TO_DEVICE);
+    },
+    fix: (c) => {
+      const sg = sg_array(4);
+      c.v.blk = alloc_pages(GFP_KERNEL, 6);
+      sg_init_table(sg, 4);
+      for (let i = 0; i < 4; i++) sg_set_page(sg[i]!, pfn_to_page(page_to_pfn(c.v.blk) + 16 * i + (i >= 2 ? 1 : 0)), 64 * 1024, 0);
+      const n = dma_map_sg(c.dev, sg, 4, DMA_TO_DEVICE);
+      if (n) dma_unmap_sg(c.dev, sg, 4, DMA_TO_DEVICE);
+    },
+    remove: (c) => __free_pages(c.v.blk!, 6),
+  },
   /* C-M7: an 8 KiB entry across a 64 KiB boundary the device declared. */
   'C-M7': {
     bug: (c) => {
