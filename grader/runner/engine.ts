@@ -22,6 +22,9 @@ import {
 } from '../verdict.ts';
 import { WarmPool } from './warm-pool.ts';
 
+/** The simulator's modules, but not the drivers under it (those need call-site rewriting). */
+export const SIM_EXTERNAL = /\/sim\/(?!.*\/(drivers|fixtures)\/)/;
+
 export interface RunItem {
   exercise: Exercise;
   variant: Variant;
@@ -73,6 +76,9 @@ export class Engine {
         isolate: true,
         fileParallelism: workers > 1,
         include: ['.dmalab/runs/**/*.test.ts'],
+        // The simulator runs as a native module in the warm workers (runner/sim-loader.mjs):
+        // loaded once, hot from one save to the next. Driver files still go through Vite.
+        server: { deps: { external: [SIM_EXTERNAL] } },
         reporters: [
           {
             onTestCaseReady(t: TestCase) {

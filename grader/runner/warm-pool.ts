@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 
 const ENTRY = fileURLToPath(new URL('./warm-entry.mjs', import.meta.url));
+const SIM_LOADER = fileURLToPath(new URL('./sim-loader-register.mjs', import.meta.url));
 
 interface Proc {
   cp: ChildProcess;
@@ -52,6 +53,9 @@ export class WarmPool {
 
   private spawn(): Proc {
     const cp = fork(ENTRY, [], {
+      // The simulator is loaded natively (compiled once per worker, hot across runs): see
+      // sim-loader.mjs; the engine marks it external for vitest.
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--import')), '--import', SIM_LOADER],
       stdio: ['ignore', this.opts.output === 'inherit' ? 'inherit' : 'ignore', this.opts.output === 'inherit' ? 'inherit' : 'ignore', 'ipc'],
       serialization: 'advanced',
       env: process.env,

@@ -22,6 +22,6 @@ export async function load(url: string, ctx: unknown, next: Next) {
   if (!r) return next(url, ctx);
   const map = Buffer.from(JSON.stringify(r.map)).toString('base64');
   const input = `${r.code}\n//# sourceMappingURL=data:application/json;base64,${map}`;
-  const out = await transform(input, { loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: file });
+  const out = await transform(input, { loader: 'ts', format: 'esm', target: 'node20', supported: { 'import-attributes': true }, sourcemap: 'inline', sourcefile: file });
   return { format: 'module', source: out.code, shortCircuit: true };
 }
