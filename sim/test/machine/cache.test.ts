@@ -136,6 +136,27 @@ describe('a DMA buffer sharing a cache line with a CPU-written field (§7.4)', (
     clean();
   });
 
+  test.each(NONCOHERENT)('%s: an eviction alone, long before unmap, writes the dirty shared line over the device\'s data in RAM', (shape) => {
+    for (const off of [32, 128]) {
+      const x = setup(shape);
+      const want = pattern(32, 9);
+      x.edu.dma_buf.set(want);
+      const p = drv(x, () => L.lab_alloc(256));
+      const other = drv(x, () => L.lab_alloc(512 * 1024));
+      drv(x, () => L.lab_fill(p, 0, 256));
+      const h = drv(x, (l) => L.lab_map(l, p, 32, L.DMA_FROM_DEVICE));
+      drv(x, () => L.lab_put32(p + off, 0xc0ffee));
+      expect(drv(x, (l) => L.lab_xfer(l, h, 32, true))).toBe(0);
+      const phys = x.m.mmu.lm_to_phys(p);
+      expect(compare(ram_bytes(x.m, phys, 32), want)).toBeNull();
+      // The CPU streams through 512 KiB of other memory (4 x the cache): every line is evicted.
+      drv(x, () => L.lab_read(other, 512 * 1024));
+      expect(x.m.cache!.holds(phys)).toBe(false);
+      if (off === 32) expect(count_equal(ram_bytes(x.m, phys, 32), 0)).toBe(32);
+      else expect(compare(ram_bytes(x.m, phys, 32), want)).toBeNull();
+    }
+  });
+
   test.each([...COHERENT, 'x86-swiotlb'] as const)('%s (coherent): sharing a line is harmless and not reported', (shape) => {
     const x = setup(shape);
     const r = shared_line(x, 32);
