@@ -48,8 +48,17 @@ export class DriverCore {
     clear_site();
     // Stack buffers live until the call returns.
     const stack = M.stacks.of(pid), sp = stack.sp;
+    const sleeps = M.sched.irq_sleeps;
     try {
-      return { ok: true, value: M.sched.as_task({ comm, pid }, fn) };
+      const value = M.sched.as_task({ comm, pid }, fn);
+      if (M.sched.irq_sleeps > sleeps && comm === 'insmod' && rec) {
+        // A handler that slept came back with the preempt count off; module init notices.
+        const mod = rec.name.replace(/-/g, '_');
+        M.printk(4, '------------[ cut here ]------------');
+        M.printk(4, `initcall ${mod}_driver_init+0x0/0x1000 [${mod}] returned with preemption imbalance `);
+        M.printk(4, `WARNING: CPU: 0 PID: ${pid} at init/main.c:1284 do_one_initcall+0x11c/0x153`);
+      }
+      return { ok: true, value };
     } catch (e) {
       if (e instanceof KernelHalt) return { ok: false, halt: e.kind, error: e };
       report_exception(e, comm, pid);

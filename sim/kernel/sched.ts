@@ -86,8 +86,14 @@ export class Sched {
       `BUG: scheduling while atomic: ${t.comm}/${t.pid}/0x${this.preempt.toString(16).padStart(8, '0')}`,
       ...this.stack_dump(),
     ], { sites: [['Slept at', site]] });
-    if (this.in_hardirq()) this.slept_in_irq = true;
+    if (this.in_hardirq()) {
+      this.slept_in_irq = true;
+      this.irq_sleeps++;
+    }
   }
+
+  /** Times a hard-IRQ handler slept (each leaves the preempt count off, as on a real kernel). */
+  irq_sleeps = 0;
 
   /** Set when a hard-IRQ handler scheduled (the IRQ core reports it enabled interrupts). */
   slept_in_irq = false;

@@ -78,7 +78,7 @@ export function mutex_init(m: mutex): void {
 }
 export function mutex_lock(m: mutex): void {
   const site = take_site(mutex_lock);
-  M.sched.might_sleep('kernel/locking/mutex.c:580', site);
+  M.sched.might_sleep('kernel/locking/mutex.c:283', site);
   if (m.locked) {
     M.diag.report('OOPS', ['INFO: task blocked on a mutex it already holds (deadlock)', `dmalab: mutex '${m.name}' is locked twice`],
       { sites: [['Locked at', site]], distinct: true });
