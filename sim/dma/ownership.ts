@@ -298,8 +298,9 @@ export class Ownership {
         `dmalab: ${write ? 'a device that writes the buffer needs DMA_FROM_DEVICE (or DMA_BIDIRECTIONAL)' : 'a device that reads the buffer needs DMA_TO_DEVICE (or DMA_BIDIRECTIONAL)'}; an IOMMU maps it ${dir === DMA_TO_DEVICE ? 'read-only' : 'write-only'}`,
       ], { sites: [['Transfer started at', started], ['Mapped at', dbg.e_site[e]!]] });
     }
-    if (type === DT.single || type === DT.sg) {
-      for (const r of type === DT.single ? [dbg.e_own[e]!] : this.records_of_entry(e)) {
+    // dma_alloc_noncoherent() memory is owned like a streaming mapping, by the CPU at first.
+    if (type === DT.single || type === DT.sg || type === DT.noncoherent) {
+      for (const r of type === DT.sg ? this.records_of_entry(e) : [dbg.e_own[e]!]) {
         if (r === NONE || !this.r_live[r]) continue;
         const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
         // The CPU took the buffer back (sync_for_cpu) and never returned it: harmless as long
@@ -309,7 +310,7 @@ export class Ownership {
         const off = bus - this.r_bus[r]!;
         if (off < hi && off + len > lo) {
           M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
-            `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since dma_sync_*_for_cpu() ${desc}`,
+            `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${desc}`,
             `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
           ], { sites: [['Transfer started at', started], ['Mapped at', dbg.e_site[e]!]] });
           break;

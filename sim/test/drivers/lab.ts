@@ -8,6 +8,7 @@ import { pci_enable_device, pci_disable_device, pci_request_regions, pci_release
   type pci_dev, type pci_driver } from '#linux/pci';
 import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_sync_single_for_cpu,
   dma_sync_single_for_device, dma_set_mask_and_coherent, dma_alloc_coherent, dma_free_coherent,
+  dma_alloc_noncoherent, dma_free_noncoherent,
   dma_map_sg, dma_unmap_sg, dma_sync_sg_for_cpu, dma_sync_sg_for_device, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL } from '#linux/dma-mapping';
 import { sg_array, sg_init_table, sg_set_buf, sg_dma_address, sg_dma_len, type scatterlist } from '#linux/scatterlist';
 import { kmalloc, kzalloc, kfree, GFP_KERNEL } from '#linux/slab';
@@ -269,6 +270,15 @@ export function lab_alloc_coherent(l: lab, len: number): { cpu: number; dma: num
 }
 export function lab_free_coherent(l: lab, len: number, c: { cpu: number; dma: number }): void {
   dma_free_coherent(l.pdev.dev, len, c.cpu, c.dma);
+}
+
+export function lab_alloc_noncoherent(l: lab, len: number, dir: number): { cpu: number; dma: number } {
+  const h = out(0);
+  const cpu = dma_alloc_noncoherent(l.pdev.dev, len, h, dir, GFP_KERNEL);
+  return { cpu, dma: h.value };
+}
+export function lab_free_noncoherent(l: lab, len: number, c: { cpu: number; dma: number }, dir: number): void {
+  dma_free_noncoherent(l.pdev.dev, len, c.cpu, c.dma, dir);
 }
 
 /** Map `bufs` (each len bytes) as one scatterlist; returns the list and dma_map_sg's count. */

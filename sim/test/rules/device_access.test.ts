@@ -189,6 +189,29 @@ describe('DEVICE_ACCESS_CPU_OWNED', () => {
   });
 });
 
+describe('DEVICE_ACCESS_CPU_OWNED with dma_alloc_noncoherent()', () => {
+  test.each(ALL)('%s: the CPU fills the buffer and starts the device without dma_sync_single_for_device(): caught (and stale on arm64); with it, clean', (shape) => {
+    const want = pattern(4096, 3);
+    const x = setup(shape);
+    const c = drv(x, (l) => L.lab_alloc_noncoherent(l, 4096, L.DMA_TO_DEVICE));
+    drv(x, () => L.lab_write(c.cpu, want));
+    expect(drv(x, (l) => L.lab_xfer(l, c.dma, 4096, false))).toBe(0);
+    // The CPU's data is still in its cache on the non-coherent machines.
+    expect(compare(x.edu.dma_buf, want) === null).toBe(!x.m.cache);
+    caught('DEVICE_ACCESS_CPU_OWNED', /device read a buffer the CPU owns and has written since dma_alloc_noncoherent\(\) or dma_sync_\*_for_cpu\(\) .*\[mapped with DMA_TO_DEVICE\]/, ['Transfer started at', 'Mapped at']);
+
+    const y = setup(shape);
+    const c2 = drv(y, (l) => L.lab_alloc_noncoherent(l, 4096, L.DMA_TO_DEVICE));
+    drv(y, () => L.lab_write(c2.cpu, want));
+    drv(y, (l) => L.lab_sync_dev(l, c2.dma, 4096, L.DMA_TO_DEVICE));
+    expect(drv(y, (l) => L.lab_xfer(l, c2.dma, 4096, false))).toBe(0);
+    expect(compare(y.edu.dma_buf, want)).toBeNull();
+    drv(y, (l) => L.lab_free_noncoherent(l, 4096, c2, L.DMA_TO_DEVICE));
+    unbind(y.pdev);
+    clean();
+  });
+});
+
 describe('DEVICE_ADDRESS_CLAMPED', () => {
   // Where a 64-bit mask hands edu an address above its 28 bits: high memory on the direct
   // shapes, an IOVA just below 4 GiB with an IOMMU.
