@@ -6,6 +6,7 @@
 // entry point takes it with take_site(). Code that was not rewritten (tests, the playground)
 // falls back to a V8 capture, formatted only if a report needs it.
 import path from 'node:path';
+import { is_driver_source, course_path } from '../site/which.ts';
 
 export interface CallSite { file: string; line: number; col: number; fn: string }
 /** A registry id (number > 0), a lazy V8 capture (object), or 0 for "unknown". */
@@ -59,13 +60,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 
 /** Is this file the learner's (a driver), rather than the sim, the harness or node? */
 function is_driver_file(file: string): boolean {
-  if (!file.startsWith(ROOT)) return false;
-  const rel = file.slice(ROOT.length + 1);
-  if (rel.startsWith('node_modules/')) return false;
-  if (rel.startsWith('sim/') && !/\/(fixtures|drivers)\//.test(rel)) return false;
-  if (rel.startsWith('bench/') && !rel.startsWith('bench/drivers/')) return false;
-  if (rel.startsWith('grader/')) return false;
-  return true;
+  return is_driver_source(file);
 }
 
 const FRAME = /^\s*at (?:(.*?) \()?(?:file:\/\/)?(\/[^()]*?):(\d+):(\d+)\)?$/;
@@ -78,14 +73,14 @@ export function driver_frames(stack: string | undefined): CallSite[] {
     if (!m) continue;
     const file = m[2]!;
     if (!is_driver_file(file)) continue;
-    out.push({ file: path.relative(ROOT, file), line: +m[3]!, col: +m[4]!, fn: clean_fn(m[1]) });
+    out.push({ file: course_path(file), line: +m[3]!, col: +m[4]!, fn: clean_fn(m[1]) });
   }
   return out;
 }
 
 function clean_fn(f: string | undefined): string {
   if (!f) return '<anonymous>';
-  return f.replace(/^(async |new )/, '').replace(/^Object\./, '');
+  return f.replace(/^(async |new )/, '').replace(/^Object\./, '').replace(/ \[as [^\]]+\]$/, '');
 }
 
 /** Resolve a site to where it is in the learner's source, or null if unknown. */

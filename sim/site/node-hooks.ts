@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { transform } from 'esbuild';
 import { transform_sites } from './transform.ts';
-import { is_driver_source } from './which.ts';
+import { is_driver_source, course_path } from './which.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -18,7 +18,7 @@ export async function load(url: string, ctx: unknown, next: Next) {
   const file = fileURLToPath(url.split('?')[0]!);
   if (!is_driver_source(file, ROOT)) return next(url, ctx);
   const src = await readFile(file, 'utf8');
-  const r = transform_sites(src, path.relative(ROOT, file));
+  const r = transform_sites(src, course_path(file));
   if (!r) return next(url, ctx);
   const map = Buffer.from(JSON.stringify(r.map)).toString('base64');
   const input = `${r.code}\n//# sourceMappingURL=data:application/json;base64,${map}`;
