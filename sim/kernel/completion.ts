@@ -3,7 +3,7 @@
 import { M } from './machine.ts';
 import { take_site, type Site } from './site.ts';
 import { KernelHalt } from './sched.ts';
-import { HZ } from './time.ts';
+import { HZ, POLL_TURN_NS, spin_ns } from './time.ts';
 
 export interface completion { done: number }
 
@@ -26,10 +26,14 @@ export function complete_all(x: completion): void {
   x.done = 0xffffffff;
 }
 export function completion_done(x: completion): boolean {
+  if (!x.done) spin_ns(POLL_TURN_NS);
   return x.done > 0;
 }
 export function try_wait_for_completion(x: completion): boolean {
-  if (!x.done) return false;
+  if (!x.done) {
+    spin_ns(POLL_TURN_NS);
+    return false;
+  }
   if (x.done !== 0xffffffff) x.done--;
   return true;
 }

@@ -13,7 +13,7 @@ export interface Diagnostic {
   sites: { label: string; site: CallSite }[];
   lesson: string;
   time_ns: number;
-  /** How many times this happened at the same call site (printed once). */
+  /** How many times this happened at the same call sites, saying the same thing (printed once). */
   count: number;
 }
 
@@ -59,7 +59,11 @@ export class DiagLog {
       const c = resolve_site(o.mapped_at);
       if (c) sites.push({ label: 'Mapped at', site: c });
     }
-    const key = `${code}|${sites[0] ? site_str(sites[0].site) : ''}|${sites[1] ? site_str(sites[1].site) : ''}`;
+    // A repeat is the same complaint from the same lines: a loop that leaks on every turn is
+    // one record with a count, but two different complaints under one code (a bad-pointer free
+    // and a double free) stay two. Numbers (addresses, sizes) do not make it different.
+    const shape = (lines[0] ?? '').replace(/0x[0-9a-f]+|\d+/gi, '#');
+    const key = `${code}|${sites[0] ? site_str(sites[0].site) : ''}|${sites[1] ? site_str(sites[1].site) : ''}|${shape}`;
     const prev = o.distinct ? undefined : this.seen.get(key);
     if (prev) {
       prev.count++;

@@ -80,7 +80,7 @@ export function driver_frames(stack: string | undefined): CallSite[] {
 
 function clean_fn(f: string | undefined): string {
   if (!f) return '<anonymous>';
-  return f.replace(/^(async |new )/, '').replace(/^Object\./, '').replace(/ \[as [^\]]+\]$/, '');
+  return f.replace(/^(async |new )/, '').replace(/^(Object|Module)\./, '').replace(/ \[as [^\]]+\]$/, '');
 }
 
 /** Resolve a site to where it is in the learner's source, or null if unknown. */

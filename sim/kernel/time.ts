@@ -31,13 +31,21 @@ export function jiffies_to_msecs(j: number): number {
 export function jiffies_to_usecs(j: number): number {
   return Math.floor((j * 1e6) / HZ);
 }
+/** What a CPU spends on one turn of a polling loop. The time_*() comparisons and
+ *  completion_done() let it pass, so `while (time_before(jiffies, end))` and
+ *  `while (!completion_done(&c))` reach their end (and the watchdog) as on a real CPU instead
+ *  of spinning forever at one instant. */
+export const POLL_TURN_NS = 1000;
+
 export function time_after(a: number, b: number): boolean {
+  spin_ns(POLL_TURN_NS);
   return b - a < 0;
 }
 export function time_before(a: number, b: number): boolean {
   return time_after(b, a);
 }
 export function time_after_eq(a: number, b: number): boolean {
+  spin_ns(POLL_TURN_NS);
   return a - b >= 0;
 }
 export function time_before_eq(a: number, b: number): boolean {

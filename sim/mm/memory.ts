@@ -24,7 +24,11 @@ export class Mmu {
     this.page_offset = shape.page_offset;
     this.ram_base = shape.ram_base;
     this.ram_end = shape.ram_base + shape.ram_size;
-    this.vm_next = shape.vmalloc_start + 0x1000000;
+    // arm64 maps the kernel image inside the vmalloc area (KIMAGE_VADDR = MODULES_END =
+    // VMALLOC_START): vmalloc areas go after it, as on a real arm64 machine.
+    const kend = shape.kimage_vaddr + KIMAGE_SIZE;
+    const inside = shape.kimage_vaddr >= shape.vmalloc_start && shape.kimage_vaddr < shape.vmalloc_end;
+    this.vm_next = inside ? kend + 0x1000000 : shape.vmalloc_start + 0x1000000;
   }
 
   // ---- the linear map --------------------------------------------------------------------
@@ -84,11 +88,11 @@ export class Mmu {
   /** Physical address of kernel virtual address v, or -1 if nothing is mapped there. */
   translate(v: number): number {
     if (this.is_linear(v)) return this.lm_to_phys(v);
+    if (this.is_kimage(v)) return this.kimage_to_phys(v);
     if (this.is_vmalloc(v)) {
       const pte = this.vm_pte(v);
       return pte ? (pte - (pte % PAGE_SIZE)) + (v % PAGE_SIZE) : -1;
     }
-    if (this.is_kimage(v)) return this.kimage_to_phys(v);
     return -1;
   }
 

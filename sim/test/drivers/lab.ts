@@ -16,8 +16,8 @@ import { GFP_DMA } from '#linux/gfp';
 import { vmalloc, vfree } from '#linux/vmalloc';
 import { readl, readq, writel, writeq, virt_to_phys, type iomem } from '#linux/io';
 import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#linux/interrupt';
-import { DECLARE_COMPLETION, reinit_completion, complete, wait_for_completion_timeout, type completion } from '#linux/completion';
-import { msecs_to_jiffies } from '#linux/jiffies';
+import { DECLARE_COMPLETION, reinit_completion, complete, completion_done, wait_for_completion_timeout, type completion } from '#linux/completion';
+import { jiffies, msecs_to_jiffies, time_before } from '#linux/jiffies';
 import { msleep, udelay } from '#linux/delay';
 import { memset } from '#linux/string';
 import { copy_from_mem, copy_to_mem, get_u8, put_u32 } from '#dmalab/mem';
@@ -399,6 +399,19 @@ export function lab_spin_udelay(l: lab): number {
     udelay(1000);
     n++;
   }
+  return n;
+}
+/** Busy-wait on the completion the interrupt handler signals (no sleeping, no register reads). */
+export function lab_poll_done(l: lab): number {
+  let n = 0;
+  while (!completion_done(l.done)) n++;
+  return n;
+}
+/** Busy-wait until a deadline in jiffies passes, touching nothing else. */
+export function lab_poll_jiffies(ms: number): number {
+  const end = jiffies + msecs_to_jiffies(ms);
+  let n = 0;
+  while (time_before(jiffies, end)) n++;
   return n;
 }
 /** An ordinary crash in driver code. */

@@ -113,6 +113,7 @@ describe.each(BOUNCING)('%s %o: a full pool', (shape, opts) => {
     expect(r).toEqual({ mapped: 64, failed: true });
     const d = caught('SWIOTLB_FULL', /^edu_lab 0000:00:03\.0: swiotlb buffer is full \(sz: 4096 bytes\), total 128 \(slots\), used 128 \(slots\)$/);
     expect(d.origin).toBe('kernel');
+    expect(d.sites.map((s) => [s.label, s.site.file])).toEqual([['Mapped at', 'sim/test/drivers/lab.ts']]);
     expect(x.m.swiotlb!.used).toBe(0);
     // The pool is free again: the next transfer works.
     const want = pattern(4096, 8);

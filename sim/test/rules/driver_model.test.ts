@@ -123,7 +123,11 @@ describe('DMA_POOL_BAD_FREE', () => {
     expect(bad.map((d) => d.lines[0]!.replace(/[0-9a-f]{16}/g, 'X'))).toEqual(['dmalab: edu_lab 0000:00:03.0: dma_pool_free edu_lab_desc, X (bad vaddr)/0xX']);
     expect(bad[0]!.sites.map((s) => [s.label, s.site.fn])).toEqual([['Freed at', 'lab_pool_free'], ['Pool created at', 'lab_pool_create']]);
 
-    // (A second machine: reports of one code from the same call sites are collapsed into one.)
+    // The same lines now free a block twice: a different complaint, so a second record.
+    drv(x, () => L.lab_pool_free(pool, a.cpu, a.dma));
+    drv(x, () => L.lab_pool_free(pool, a.cpu, a.dma));
+    expect(with_code('DMA_POOL_BAD_FREE').map((d) => d.lines[0]!.includes('already free'))).toEqual([false, true]);
+
     const x2 = setup(shape);
     const pool2 = drv(x2, (l) => L.lab_pool_create(l, 64))!;
     const a2 = drv(x2, () => L.lab_pool_alloc(pool2));
