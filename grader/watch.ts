@@ -6,17 +6,18 @@
 // graded, so the last verdict always matches the last save. The test worker is warm
 // (runner/warm-pool.ts); a learner's infinite loop is killed by the pool's watchdog and
 // reported as "timed out after N s".
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { watch as chokidar_watch, type FSWatcher } from 'chokidar';
 import { type Course, hash_files, paths, rel } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
-import { headings, render_lesson_file, render_markdown } from './lesson.ts';
+import { render_lesson_file } from './lesson.ts';
 import { done_count, first_unfinished, load_progress, type Progress, record, save_progress } from './progress.ts';
 import { Engine } from './runner/engine.ts';
 import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
-import { COLOR, PLAIN, format_verdict_body, headline, progress_bar, use_color } from './ui/format.ts';
+import { COLOR, PLAIN, use_color } from './ui/format.ts';
+import { verdict_screen } from './ui/screen.ts';
 import type { Verdict } from './verdict.ts';
 
 export interface WatchOptions {
@@ -95,60 +96,15 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       s += render_lesson_file(course, current, { color: st === COLOR });
       s += st.dim(`\n ${current.lesson} · any key: back to the verdict\n`);
     } else {
-      const num = current.id.slice(0, 2);
-      const name = current.id.slice(3);
-      const head = ` ${st.bold(num + ' ' + name)}  ${v ? (v.passed ? st.green(headline(v)) : st.red(headline(v))) : st.dim(status || 'not graded yet')}`;
-      const bar = progress_bar(done_count(course, progress), course.exercises.length);
-      const cols = process.stdout.columns ?? 100;
-      const pad = Math.max(2, cols - vislen(head) - bar.length - 1);
-      s += head + ' '.repeat(pad) + bar + '\n';
-      s += st.dim(` ${current.title} · edit exercises/${current.id}/${current.files[0]} · read ${current.lesson}`) + '\n';
-      if (v) s += format_verdict_body(v, st);
       const td = types.get(current.id);
-      if (td && v && td.hash === v.hash && td.diagnostics.length) {
-        s += st.yellow(` types (tsx does not check them; fix them too):`) + '\n';
-        for (const d of td.diagnostics.slice(0, 5)) s += `   ${st.bold(`${rel(course, d.file)}:${d.line}:${d.col}`)} TS${d.code}: ${d.message.split('\n')[0]}\n`;
-        if (td.diagnostics.length > 5) s += st.dim(`   … and ${td.diagnostics.length - 5} more (npm run typecheck)`) + '\n';
-      }
-      if (v && !v.passed) {
-        const pointer = lesson_pointer(v);
-        if (pointer) s += st.dim(` → lesson: ${pointer}`) + '\n';
-      }
-      if (v?.passed) {
-        s += st.green(` ✓ ${current.id} is done.`) + ` Compare with the reference solution: ${st.bold(`solutions/${current.id}/${current.files[0]}`)}\n`;
-        const nxt = next_exercise();
-        s += nxt ? ` press n for ${nxt.id}\n` : ` that was the last exercise: well done.\n`;
-      }
-      for (let i = 0; i < hints_shown && i < current.hints.length; i++) {
-        s += st.cyan(` hint ${i + 1}/${current.hints.length}: `) + render_markdown(current.hints[i]!, { color: st === COLOR }).trim() + '\n';
-      }
-      if (status && v) s += st.dim(` ${status}`) + '\n';
-      if (notice) s += st.yellow(` ${notice}`) + '\n';
-      s += st.dim(' h hint · l lesson · n next · r rerun · q quit') + '\n';
+      s += verdict_screen(course, current, v, {
+        done: done_count(course, progress),
+        types: td && v && td.hash === v.hash ? td.diagnostics : undefined,
+        hints_shown, status, notice, next: next_exercise(), cols: process.stdout.columns ?? 100,
+      }, st);
     }
     if (tty) out('\x1b[2J\x1b[3J\x1b[H' + s);
     else out(s + '\n');
-  }
-
-  function lesson_pointer(v: Verdict): string | undefined {
-    for (const t of v.tests) {
-      if (t.passed) continue;
-      const l = t.report?.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
-      if (l) return section_name(l);
-    }
-    return undefined;
-  }
-
-  function section_name(l: string): string {
-    const [file, anchor] = l.split('#');
-    if (!anchor || !file) return l;
-    try {
-      const src = existsSync(join(course.root, file)) ? require_text(join(course.root, file)) : '';
-      const h = headings(src).find((x) => x.anchor === anchor);
-      return h ? `${file} § "${h.text}"` : l;
-    } catch {
-      return l;
-    }
   }
 
   function next_exercise(): Exercise | undefined {
@@ -430,12 +386,4 @@ function mtime(p: string): number {
   } catch {
     return -1;
   }
-}
-
-function vislen(s: string): number {
-  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
-}
-
-function require_text(p: string): string {
-  return statSync(p).isFile() ? readFileSync(p, 'utf8') : '';
 }

@@ -1,6 +1,6 @@
-// Print the verdict the grader would show for a driver file, as `npm start` lays it out, in
-// plain text (for lessons, which paste real output):
-//   node grader/boot.mjs scripts/show-verdict.ts 01-mmio-and-probe path/to/driver.ts [--details N]
+// Print the screen `npm start` would show for a driver file, in plain text (for lessons, which
+// paste real output):
+//   node grader/boot.mjs scripts/show-verdict.ts 01-mmio-and-probe path/to/driver.ts [--timeout-ms 3000]
 // The file is graded from a scratch copy of the course; nothing in exercises/ is touched.
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,22 +8,24 @@ import { parseArgs } from 'node:util';
 import { find_exercise, load_course, paths } from '../grader/course.ts';
 import { Engine } from '../grader/runner/engine.ts';
 import { scratch_course, remove_scratch } from '../grader/scratch.ts';
-import { format_verdict_body, headline, PLAIN } from '../grader/ui/format.ts';
+import { PLAIN } from '../grader/ui/format.ts';
+import { verdict_screen } from '../grader/ui/screen.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { details: { type: 'string', default: '2' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'timeout-ms': { type: 'string', default: '3000' } } });
 const [id, file] = positionals;
 if (!id || !file) {
-  process.stderr.write('usage: node grader/boot.mjs scripts/show-verdict.ts EXERCISE DRIVER.ts [--details N]\n');
+  process.stderr.write('usage: node grader/boot.mjs scripts/show-verdict.ts EXERCISE DRIVER.ts [--timeout-ms N]\n');
   process.exit(2);
 }
 const root = scratch_course(process.cwd(), 'dmalab-show-');
 const course = await load_course(root);
 const ex = find_exercise(course, id);
 copyFileSync(file, join(paths.exercises(course), ex.id, ex.files[0]!));
-const engine = await Engine.create(course, { timeout_ms: 30000 });
+// The watcher's limit (3 s) unless told otherwise.
+const engine = await Engine.create(course, { timeout_ms: Number(values['timeout-ms']) });
 const [v] = await engine.run([{ exercise: ex, variant: { kind: 'exercise' }, target: paths.exercises(course) }]);
-process.stdout.write(` ${ex.id}  ${headline(v!)}\n`);
-process.stdout.write(format_verdict_body(v!, PLAIN, { details: Number(values.details) }));
+// A course with nothing done yet, 100 columns, as a learner would first see it.
+process.stdout.write(verdict_screen(course, ex, v, { done: 0, hints_shown: 0, status: '', notice: '', cols: 100, next: course.exercises[course.exercises.indexOf(ex) + 1] }, PLAIN));
 await engine.close();
 remove_scratch(root);
 process.exit(0);

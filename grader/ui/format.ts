@@ -79,7 +79,11 @@ export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: De
   else if (t.message) out.push(...t.message.split('\n').filter(Boolean).slice(0, 6).map((l) => st.yellow(l)));
   for (const d of t.diagnostics) {
     d.lines.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
-    for (const s of d.sites) out.push(`${s.label}: ${st.bold(`${s.file}:${s.line}:${s.col}`)}`);
+    for (const s of d.sites) {
+      const where = `${s.file}:${s.line}:${s.col}`;
+      // A leak list already names each site in its lines: do not say it twice.
+      if (!d.lines.some((l) => l.includes(where))) out.push(`${s.label}: ${st.bold(where)}`);
+    }
   }
   for (const dl of r?.data ?? []) out.push(`${st.red('→')} ${dl}`);
   const nd = o.dmesg ?? 5;
