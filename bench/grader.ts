@@ -5,13 +5,13 @@
 // write to the matching `verdict` event. Then times a cold `verify --solutions`.
 // Targets (2-core machine): p50 <= 150 ms, p95 <= 300 ms.
 //   npm run bench:grader [-- --root DIR] [--exercise ID] [--saves N] [--gap MS]
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, hash_files, load_course } from '../grader/course.ts';
 import { apply_edits } from '../grader/materialise.ts';
 import { remove_scratch, scratch_course } from '../grader/scratch.ts';
+import { FIXTURE, Watcher, cli } from '../grader/test/helpers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +23,6 @@ const { values } = parseArgs({
   },
 });
 
-const FIXTURE = join(REPO_ROOT, 'grader', 'test', 'fixtures', 'course');
 let src = values.root ?? REPO_ROOT;
 let course = await load_course(src);
 if (course.exercises.length === 0) {
@@ -41,31 +40,9 @@ for (const f of ex.files) writeFileSync(join(root, 'exercises', ex.id, f), readF
 const target = join(root, 'exercises', ex.id, file);
 const exdir = join(root, 'exercises');
 
-const boot = join(REPO_ROOT, 'grader', 'boot.mjs');
-const cli = join(REPO_ROOT, 'grader', 'cli.ts');
 const t_start = performance.now();
-const w = spawn(process.execPath, [boot, cli, 'watch', ex.id, '--json', '--root', root], { stdio: ['pipe', 'pipe', 'inherit'] });
-const waiters: ((e: Record<string, any>) => boolean)[] = [];
-let buf = '';
-w.stdout.setEncoding('utf8');
-w.stdout.on('data', (d: string) => {
-  buf += d;
-  let i;
-  while ((i = buf.indexOf('\n')) >= 0) {
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    if (!line.startsWith('{')) continue;
-    const e = JSON.parse(line) as Record<string, any>;
-    for (let k = waiters.length - 1; k >= 0; k--) if (waiters[k]!(e)) waiters.splice(k, 1);
-  }
-});
-const until = (pred: (e: Record<string, any>) => boolean, ms = 30_000) =>
-  new Promise<Record<string, any>>((res, rej) => {
-    const t = setTimeout(() => rej(new Error('bench: no event in time')), ms);
-    waiters.push((e) => (pred(e) ? (clearTimeout(t), res(e), true) : false));
-  });
-
-await until((e) => e.event === 'verdict', 60_000);
+const w = new Watcher(root, [ex.id]);
+await w.wait((e) => e.event === 'verdict', 0, 60_000);
 const first_verdict = performance.now() - t_start;
 await new Promise((r) => setTimeout(r, 1500)); // let the type checker warm up, as a learner reads
 
@@ -74,28 +51,28 @@ const lat: number[] = [];
 const wrong: string[] = [];
 for (let i = 0; i < n; i++) {
   const content = i % 2 === 0 ? bad : good;
+  const from = w.mark();
   writeFileSync(target, content);
   const t0 = performance.now();
   const h = hash_files(exdir, ex);
-  const v = await until((e) => e.event === 'verdict' && e.hash === h);
+  const v = await w.wait((e) => e.event === 'verdict' && e.hash === h, from, 30_000);
   lat.push(performance.now() - t0);
   if (v.passed !== (i % 2 === 1)) wrong.push(`save ${i}: expected ${i % 2 === 1 ? 'pass' : 'fail'}`);
   await new Promise((r) => setTimeout(r, Number(values.gap)));
 }
-w.stdin.write('q\n');
-await new Promise((r) => w.on('exit', r));
+await w.quit();
 
 const sorted = [...lat].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 const c0 = performance.now();
-const r = spawnSync(process.execPath, [boot, cli, 'verify', '--solutions', '--root', root], { encoding: 'utf8' });
+const r = cli(['verify', '--solutions', '--root', root]);
 const cold = performance.now() - c0;
 if (!values.keep) remove_scratch(root);
 
 console.log(`grader bench: ${src === FIXTURE ? 'fixture course' : 'course'} · exercise ${ex.id} · ${n} saves (${m ? `solution / mutant ${m.id}` : 'solution / throw'}) · gap ${values.gap} ms`);
 console.log(`  watcher start to first verdict: ${first_verdict.toFixed(0)} ms`);
 console.log(`  save to verdict: p50 ${pct(50).toFixed(0)} ms · p95 ${pct(95).toFixed(0)} ms · min ${sorted[0]!.toFixed(0)} · max ${sorted.at(-1)!.toFixed(0)}  (targets: p50 <= 150, p95 <= 300)`);
-console.log(`  cold verify --solutions (${course.exercises.length} exercises): ${cold.toFixed(0)} ms (exit ${r.status}: ${r.stdout.trim().split('\n').pop()})`);
+console.log(`  cold verify --solutions (${course.exercises.length} exercises): ${cold.toFixed(0)} ms (exit ${r.code}: ${r.stdout.trim().split('\n').pop()})`);
 if (wrong.length) console.log(`  WRONG VERDICTS: ${wrong.join('; ')}`);
 process.exit(wrong.length ? 1 : 0);
