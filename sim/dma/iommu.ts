@@ -3,7 +3,7 @@
 // its direction implies (TO_DEVICE read-only, FROM_DEVICE write-only); a scatterlist gets one
 // contiguous IOVA range, and page-aligned pieces merge into fewer DMA segments.
 import { M } from '../kernel/machine.ts';
-import type { device } from '../base/device.ts';
+import { dev_driver_string, dev_name, type device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
 import { warn_at } from './warn-sites.ts';
 import { IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.ts';
@@ -67,7 +67,10 @@ export function iommu_dma_unmap_page(dev: device, addr: number, size: number, di
   const m = addr === DMA_MAPPING_ERROR ? null : M.iommu!.lookup(dev, addr);
   if (!m) {
     // WARN_ON(!phys): a bare warning, no message line, before dma-debug's own report.
-    M.diag.report('IOMMU_UNMAP_NOT_MAPPED', [], { warn: warn_at('IOMMU_UNMAP_UNMAPPED'), sites: site ? [['Unmapped at', site]] : [] });
+    M.diag.report('IOMMU_UNMAP_NOT_MAPPED', [], {
+      warn: warn_at('IOMMU_UNMAP_UNMAPPED'), sites: site ? [['Unmapped at', site]] : [],
+      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: the IOMMU maps nothing at IOVA 0x${addr.toString(16)}: unmapped twice, or never mapped`],
+    });
     return;
   }
   if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev_is_dma_coherent(dev)) arch_sync_dma_for_cpu(m.phys, size, dir);

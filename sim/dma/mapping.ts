@@ -124,10 +124,14 @@ function check_dir(dir: number, where: keyof typeof MAPPING_C_BUG, site: Site): 
   ], site);
 }
 
-function mask_ok(dev: device, site: Site, what: string): boolean {
-  if (dev.dma_mask === null) {
-    M.diag.report('DMA_NO_MASK', [`${dev_driver_string(dev)} ${dev_name(dev)}: ${what} on a device without a DMA mask`],
-      { warn: warn_at('DMA_NO_MASK'), once: `nomask:${dev.id}`, sites: [['Called at', site]] });
+/** The mask checks before a map or an allocation. The map paths WARN_ON_ONCE(!dev->dma_mask)
+ *  and fail (a bare WARN: the note says what it means); allocations do not look at dma_mask. */
+function mask_ok(dev: device, site: Site, what: string, maps = true): boolean {
+  if (maps && dev.dma_mask === null) {
+    M.diag.report('DMA_NO_MASK', [], {
+      warn: warn_at('DMA_NO_MASK'), once: `nomask:${dev.id}`, sites: [['Called at', site]],
+      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: ${what === 'dma_map' ? 'a DMA mapping' : `${what}()`} on a device without a DMA mask (dev->dma_mask is NULL): it fails`],
+    });
     return false;
   }
   if (dev._mask_error) {
@@ -238,6 +242,14 @@ export function dma_map_resource(dev: device, phys: number, size: number, dir: n
   const site = take_site(dma_map_resource);
   check_dir(dir, 'resource', site);
   if (!mask_ok(dev, site, 'dma_map_resource')) return DMA_MAPPING_ERROR;
+  if (M.pages.is_ram(phys)) {
+    // 6.1.192 maps it without a word (no cache maintenance, no bounce); dma-debug in newer
+    // kernels says so (debug_dma_map_phys() in kernel/dma/debug.c).
+    M.diag.report('DMA_MAP_RESOURCE_RAM', [
+      `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: dma_map_resource called for RAM address 0x${x016(phys)} [len=${size}]`,
+      'dmalab: dma_map_resource() is for another device\'s registers or FIFO; map memory with dma_map_single() or dma_map_page()',
+    ], { sites: [['Mapped at', site]] });
+  }
   let addr: number;
   if (dev._iommu) addr = iommu.iommu_dma_map_range(dev, phys, size, iommu.dma_info_to_prot(dir), dev._dma_limit);
   else if (phys + size - 1 > dev._dma_limit) {
@@ -407,10 +419,12 @@ function allocs_of(dev: device): Map<number, CoherentAlloc> {
  *  CPU uncached on a non-coherent machine. */
 function alloc_attrs(dev: device, size: number, handle: Ref<dma_addr_t>, gfp: number, attrs: number, site: Site): number {
   if (dev.coherent_dma_mask === 0n) {
-    M.diag.report('DMA_NO_MASK', [`${dev_driver_string(dev)} ${dev_name(dev)}: dma_alloc_coherent() on a device without a coherent DMA mask`],
-      { warn: warn_at('NO_COHERENT_MASK'), once: `nocmask:${dev.id}`, sites: [['Allocated at', site]] });
+    M.diag.report('DMA_NO_MASK', [], {
+      warn: warn_at('NO_COHERENT_MASK'), once: `nocmask:${dev.id}`, sites: [['Allocated at', site]],
+      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: dma_alloc_coherent() on a device without a coherent DMA mask`],
+    });
   }
-  mask_ok(dev, site, 'dma_alloc_coherent');
+  mask_ok(dev, site, 'dma_alloc_coherent', false);
   might_alloc(gfp, site);
   if (M.faults.should_fail('dma_alloc', site)) return 0;
   const order = get_order(size);
@@ -476,8 +490,10 @@ function coherent_cpu_phys(v: number): number {
 
 function free_attrs(dev: device, size: number, cpu_addr: number, handle: dma_addr_t, site: Site): void {
   if (M.sched.irqs_disabled()) {
-    M.diag.report('DMA_FREE_IRQS_DISABLED', [`${dev_driver_string(dev)} ${dev_name(dev)}: dma_free_coherent() with interrupts disabled`],
-      { warn: warn_at('FREE_IRQS_DISABLED'), sites: [['Freed at', site]] });
+    M.diag.report('DMA_FREE_IRQS_DISABLED', [], {
+      warn: warn_at('FREE_IRQS_DISABLED'), sites: [['Freed at', site]],
+      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: dma_free_coherent() with interrupts disabled (under spin_lock_irqsave()?): it may need to sleep or flush TLBs; free after unlocking`],
+    });
   }
   if (!cpu_addr) return;
   const phys = coherent_cpu_phys(cpu_addr);
@@ -537,8 +553,10 @@ export function dmam_alloc_coherent(dev: device, size: number, handle: Ref<dma_a
 export function dmam_free_coherent(dev: device, size: number, vaddr: number, handle: dma_addr_t): void {
   const site = take_site(dmam_free_coherent);
   if (!devres_release(dev, `dmam:${vaddr}`)) {
-    M.diag.report('DMAM_FREE_NOT_MANAGED', [`${dev_driver_string(dev)} ${dev_name(dev)}: dmam_free_coherent() of ${px(vaddr)}, which dmam_alloc_coherent() did not allocate`],
-      { warn: warn_at('DMAM_FREE'), sites: [['Freed at', site]] });
+    M.diag.report('DMAM_FREE_NOT_MANAGED', [], {
+      warn: warn_at('DMAM_FREE'), sites: [['Freed at', site]],
+      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: dmam_free_coherent() of ${px(vaddr)}, which dmam_alloc_coherent() did not allocate (use dma_free_coherent() for it)`],
+    });
     free_attrs(dev, size, vaddr, handle, site);
   }
 }
@@ -550,7 +568,7 @@ export function dmam_free_coherent(dev: device, size: number, vaddr: number, han
 export function dma_alloc_noncoherent(dev: device, size: number, handle: Ref<dma_addr_t>, dir: number, gfp: number): number {
   const site = take_site(dma_alloc_noncoherent);
   check_dir(dir, 'map', site);
-  mask_ok(dev, site, 'dma_alloc_noncoherent');
+  mask_ok(dev, site, 'dma_alloc_noncoherent', false);
   might_alloc(gfp, site);
   if (M.faults.should_fail('dma_alloc', site)) return 0;
   const order = get_order(size);

@@ -15,11 +15,9 @@ export const CODES = {
   DMA_MAP_INVALID_AREA: { origin: 'dma-debug', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'maps memory that is not in the kernel linear map' },
   DMA_MAP_VMALLOC: { origin: 'dma-debug', lesson: L(L06, 'vmalloc'), what: 'maps vmalloc memory' },
   DMA_MAP_STACK: { origin: 'dma-debug', lesson: L(L06, 'the-stack'), what: 'maps memory from the stack' },
-  DMA_MAP_KERNEL_TEXT: { origin: 'dma-debug', lesson: L(L06, 'static-and-rodata'), what: 'maps kernel text or rodata' },
   DMA_SG_SEGMENT_TOO_LONG: { origin: 'dma-debug', lesson: L(L07, 'segment-limits'), what: 'sg segment longer than the device supports' },
   DMA_SG_SEGMENT_BOUNDARY: { origin: 'dma-debug', lesson: L(L07, 'segment-limits'), what: 'sg segment crosses the device boundary' },
   DMA_CACHELINE_OVERLAP: { origin: 'dma-debug', lesson: L(L06, 'cache-lines'), what: 'two mappings share a cache line' },
-  DMA_MAP_RESOURCE_RAM: { origin: 'dma-debug', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'dma_map_resource of RAM' },
   DMA_UNMAP_INVALID: { origin: 'dma-debug', lesson: L(L04, 'checking-for-errors'), what: 'unmaps DMA_MAPPING_ERROR' },
   DMA_UNMAP_NOT_MAPPED: { origin: 'dma-debug', lesson: L(L04, 'unmapping'), what: 'unmaps or frees something never mapped (or twice)' },
   DMA_UNMAP_WRONG_SIZE: { origin: 'dma-debug', lesson: L(L04, 'unmapping'), what: 'unmaps or frees with a different size' },
@@ -81,6 +79,8 @@ export const CODES = {
   KFREE_MAPPED: { origin: 'dmalab', lesson: L(L04, 'unmapping'), what: 'freed memory that is still mapped for DMA' },
   DMA_POOL_BAD_FREE: { origin: 'dmalab', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a block with a CPU address that does not match its handle, or freed twice' },
   DMA_MAP_STATIC: { origin: 'dmalab', lesson: L(L06, 'static-and-rodata'), what: 'maps static or read-only data of the driver image' },
+  // 6.1.192 maps RAM through dma_map_resource() silently; newer dma-debug reports it.
+  DMA_MAP_RESOURCE_RAM: { origin: 'dmalab', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'dma_map_resource of RAM' },
   MMIO_DEVICE_DISABLED: { origin: 'dmalab', lesson: L(L01, 'claiming-the-device'), what: 'MMIO to a device whose memory decoding is off (pci_enable_device missing)' },
   IRQ_HANDLED_NOT_MINE: { origin: 'dmalab', lesson: L(L01, 'interrupt-handlers'), what: 'the handler claimed an interrupt its device did not raise' },
   IRQ_STORM: { origin: 'dmalab', lesson: L(L01, 'interrupt-handlers'), what: 'the interrupt kept firing: the handler did not acknowledge it' },
@@ -90,7 +90,6 @@ export const CODES = {
   // Findings of the hidden tests themselves (the data the device moved, what a function returned).
   DATA_MISMATCH: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'the data is not what it should be' },
   WRONG_RESULT: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'a driver function returned something else than expected' },
-  DRIVER_CRASHED: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-an-oops'), what: 'the driver crashed or hung, so the test could not go on' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

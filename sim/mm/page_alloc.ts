@@ -69,6 +69,12 @@ export class PageAllocator {
     return this.base_pfn + this.npages;
   }
 
+  /** pfn_valid() && !PageReserved(): ordinary RAM, as newer dma-debug asks of dma_map_resource(). */
+  is_ram(phys: number): boolean {
+    const i = Math.floor(phys / PAGE_SIZE) - this.base_pfn;
+    return i >= 0 && i < this.npages && this.kind[i] !== PageKind.RESERVED && this.kind[i] !== PageKind.KIMAGE;
+  }
+
   /** Mark a physical range as reserved (firmware, kernel image, swiotlb pool). */
   reserve(phys: number, len: number, kind = PageKind.RESERVED): void {
     const first = Math.floor(phys / PAGE_SIZE) - this.base_pfn;

@@ -8,13 +8,14 @@ import { pci_enable_device, pci_disable_device, pci_request_regions, pci_release
   type pci_dev, type pci_driver } from '#linux/pci';
 import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_sync_single_for_cpu,
   dma_sync_single_for_device, dma_set_mask_and_coherent, dma_alloc_coherent, dma_free_coherent,
-  dma_alloc_noncoherent, dma_free_noncoherent,
+  dma_alloc_noncoherent, dma_free_noncoherent, dma_map_resource, dma_unmap_resource, dmam_free_coherent,
   dma_map_sg, dma_unmap_sg, dma_sync_sg_for_cpu, dma_sync_sg_for_device, DMA_BIT_MASK, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL } from '#linux/dma-mapping';
 import { sg_array, sg_init_table, sg_set_buf, sg_dma_address, sg_dma_len, type scatterlist } from '#linux/scatterlist';
 import { kmalloc, kzalloc, kfree, GFP_KERNEL } from '#linux/slab';
 import { GFP_DMA } from '#linux/gfp';
 import { vmalloc, vfree } from '#linux/vmalloc';
-import { readl, readq, writel, writeq, virt_to_phys, type iomem } from '#linux/io';
+import { readl, readq, writel, writew, writeq, virt_to_phys, type iomem } from '#linux/io';
+import { DEFINE_SPINLOCK, spin_lock, spin_unlock, spin_lock_irqsave, spin_unlock_irqrestore } from '#linux/spinlock';
 import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#linux/interrupt';
 import { DECLARE_COMPLETION, reinit_completion, complete, completion_done, wait_for_completion_timeout, type completion } from '#linux/completion';
 import { jiffies, msecs_to_jiffies, time_before } from '#linux/jiffies';
@@ -281,6 +282,42 @@ export function lab_free_noncoherent(l: lab, len: number, c: { cpu: number; dma:
   dma_free_noncoherent(l.pdev.dev, len, c.cpu, c.dma, dir);
 }
 
+const lab_lock = DEFINE_SPINLOCK('lab_lock');
+
+/** dma_free_coherent() under a spinlock taken with spin_lock_irqsave() (interrupts off). */
+export function lab_free_coherent_locked(l: lab, len: number, c: { cpu: number; dma: number }): void {
+  const flags = spin_lock_irqsave(lab_lock);
+  dma_free_coherent(l.pdev.dev, len, c.cpu, c.dma);
+  spin_unlock_irqrestore(lab_lock, flags);
+}
+/** dmam_free_coherent() of a buffer dma_alloc_coherent() (unmanaged) gave. */
+export function lab_dmam_free(l: lab, len: number, c: { cpu: number; dma: number }): void {
+  dmam_free_coherent(l.pdev.dev, len, c.cpu, c.dma);
+}
+/** kmalloc(GFP_KERNEL), which may sleep, under a spinlock; returns the buffer. */
+export function lab_alloc_locked(len: number): number {
+  spin_lock(lab_lock);
+  const p = kmalloc(len, GFP_KERNEL);
+  spin_unlock(lab_lock);
+  return p;
+}
+/** dma_map_resource + dma_mapping_error; returns the handle or 0 on error. */
+export function lab_map_resource(l: lab, phys: number, len: number, dir: number): number {
+  const h = dma_map_resource(l.pdev.dev, phys, len, dir, 0);
+  if (dma_mapping_error(l.pdev.dev, h)) return 0;
+  return h;
+}
+export function lab_unmap_resource(l: lab, h: number, len: number, dir: number): void {
+  dma_unmap_resource(l.pdev.dev, h, len, dir, 0);
+}
+/** pci_request_regions() a second time, as a second driver for the same device would. */
+export function lab_request_regions_again(l: lab): number {
+  return pci_request_regions(l.pdev, 'edu_lab');
+}
+/** A 16-bit write to the liveness register (edu takes 32-bit accesses there only). */
+export function lab_writew_liveness(l: lab, v: number): void {
+  writew(v, l.bar + 0x04);
+}
 /** Map `bufs` (each len bytes) as one scatterlist; returns the list and dma_map_sg's count. */
 export function lab_map_sg(l: lab, bufs: number[], len: number, dir: number): { sgl: scatterlist[]; count: number } {
   const sgl = sg_array(bufs.length);
