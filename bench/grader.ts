@@ -4,7 +4,7 @@
 // (alternating its solution and a buggy version: its first mutant), and measures from the
 // write to the matching `verdict` event. Then times a cold `verify --solutions`.
 // Targets (2-core machine): p50 <= 150 ms, p95 <= 300 ms.
-//   npm run bench:grader [-- --root DIR] [--exercise ID] [--saves N] [--gap MS]
+//   npm run bench:grader [-- --root DIR] [--exercise ID] [--saves N] [--gap MS] [--verbose]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     saves: { type: 'string', default: '30' },
     gap: { type: 'string', default: '250' },
     keep: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
   },
 });
 
@@ -62,6 +63,7 @@ for (let i = 0; i < n; i++) {
 }
 await w.quit();
 
+if (values.verbose) console.log(`  each save (ms): ${lat.map((x, i) => `${i % 2 ? 'good' : 'bad'} ${x.toFixed(0)}`).join(', ')}`);
 const sorted = [...lat].sort((a, b) => a - b);
 const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
