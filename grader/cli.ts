@@ -3,7 +3,7 @@
 //   tsx grader/cli.ts verify [--solutions|--stubs|--mutants|--proofs] [--json] [--junit FILE]
 //                            [--classroom FILE] [--only ID,...] [--root DIR]  (npm run verify)
 //   tsx grader/cli.ts reset EXERCISE [--root DIR]
-//   tsx grader/cli.ts hint EXERCISE | lesson EXERCISE | list | stubs
+//   tsx grader/cli.ts hint EXERCISE | lesson EXERCISE | list | stubs | html [--out DIR]
 import { parseArgs } from 'node:util';
 import { CourseError, find_exercise, load_course } from './course.ts';
 
@@ -15,6 +15,7 @@ const HELP = `dmalab grader
                   [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
   npm run reset -- EXERCISE                   restore the stub (your file is backed up)
   npm run grader -- hint EXERCISE [N] | lesson EXERCISE | list | stubs
+  npm run lessons [-- --out DIR]              the lessons as web pages (default .dmalab/html/)
 
   --root DIR    the course root (default: this repository; or DMALAB_ROOT)
   --timeout S   watchdog for one hidden test file, in seconds (watch: 3, verify: 60)
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
       root: { type: 'string' },
       json: { type: 'boolean', default: false },
       junit: { type: 'string' },
+      out: { type: 'string' },
       classroom: { type: 'string' },
       solutions: { type: 'boolean', default: false },
       stubs: { type: 'boolean', default: false },
@@ -93,6 +95,14 @@ async function main(argv: string[]): Promise<number> {
       const ex = find_exercise(course, rest[0] ?? '');
       const { render_lesson_file } = await import('./lesson.ts');
       process.stdout.write(render_lesson_file(course, ex));
+      return 0;
+    }
+    case 'html': {
+      const { build_lessons_html } = await import('./lessons-html.ts');
+      const { join, resolve } = await import('node:path');
+      const out = resolve(values.out ?? join(course.root, '.dmalab', 'html'));
+      const built = build_lessons_html(course.root, out);
+      process.stdout.write(`${built.length} lessons written to ${out}/; open file://${join(out, 'index.html')} in a browser\n`);
       return 0;
     }
     case 'list': {

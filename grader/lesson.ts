@@ -15,12 +15,13 @@ export interface RenderOptions {
   width?: number;
 }
 
-/** GitHub-style heading anchor: 'Who owns the buffer?' → 'who-owns-the-buffer' */
+/** GitHub-style heading anchor: 'Who owns the buffer?' → 'who-owns-the-buffer';
+ *  punctuation goes, except '-' and '_' ('sync_for_device' stays). */
 export function slug(s: string): string {
   return s
     .trim()
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s-]/gu, '')
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
     .replace(/\s/g, '-');
 }
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import ts from 'typescript';
+import { headings } from '../grader/lesson.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 const LESSONS = path.join(ROOT, 'lessons');
@@ -72,13 +73,5 @@ export function listed_paths(): Set<string> {
 
 /** GitHub's heading anchors: lowercase, punctuation dropped, spaces to dashes. */
 export function anchors(file: string): Set<string> {
-  const md = new MarkdownIt();
-  const toks = md.parse(fs.readFileSync(file, 'utf8'), {});
-  const out = new Set<string>();
-  for (let i = 0; i < toks.length; i++) {
-    if (toks[i]!.type !== 'heading_open') continue;
-    const text = toks[i + 1]!.content.replace(/`/g, '');
-    out.add(text.toLowerCase().trim().replace(/[^\w\- ]+/g, '').replace(/ /g, '-'));
-  }
-  return out;
+  return new Set(headings(fs.readFileSync(file, 'utf8')).map((h) => h.anchor));
 }

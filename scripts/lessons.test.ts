@@ -5,6 +5,8 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ROOT, lesson_files, ts_blocks, typecheck_blocks, cited_paths, listed_paths, anchors } from './lesson-check.ts';
 import { CODES } from '../sim/kernel/codes.ts';
+import { build_lessons_html } from '../grader/lessons-html.ts';
+import os from 'node:os';
 
 const files = lesson_files();
 
@@ -37,5 +39,23 @@ describe('lessons', () => {
   test('every lesson ends with its exercise', () => {
     const without = files.filter((f) => !/^## (The )?[Ee]xercise/m.test(fs.readFileSync(f, 'utf8')) && !path.basename(f).startsWith('00-'));
     expect(without.map((f) => path.relative(ROOT, f))).toEqual([]);
+  });
+
+  test('the web pages (npm run lessons): every lesson, with the anchors the terminal uses, and in-page links that land', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dmalab-html-'));
+    try {
+      const built = build_lessons_html(ROOT, out);
+      expect(built.map((b) => b.file.replace(/\.html$/, '.md'))).toEqual(expect.arrayContaining([...files.map((f) => path.basename(f)), 'kernel-paths.md']));
+      const broken: string[] = [];
+      for (const b of built) {
+        const md = path.join(ROOT, 'lessons', b.file.replace(/\.html$/, '.md'));
+        for (const a of anchors(md)) if (!b.ids.includes(a)) broken.push(`${b.file}: no id for #${a}`);
+        for (const m of b.html.matchAll(/href="#([^"]+)"/g)) if (!b.ids.includes(m[1]!)) broken.push(`${b.file}: link to missing #${m[1]}`);
+      }
+      expect(broken).toEqual([]);
+      expect(fs.readFileSync(path.join(out, 'index.html'), 'utf8')).toContain('href="01-mmio-and-probe.html"');
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 });
