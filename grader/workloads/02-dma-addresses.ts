@@ -4,6 +4,8 @@
 import type { Playground } from '../try.ts';
 import type * as Solution from '../../solutions/02-dma-addresses/driver.ts';
 
+import { px } from '../../sim/lib/vsprintf.ts';
+
 const hex = (n: number) => '0x' + (n < 0 ? BigInt.asUintN(64, BigInt(n)) : n).toString(16);
 
 export default function workload(t: Playground, drv: typeof Solution): void {
@@ -11,7 +13,7 @@ export default function workload(t: Playground, drv: typeof Solution): void {
   if (t.bind(drv.edu_driver, pdev) !== 0) return;
   const edu = pdev.dev.driver_data as Solution.edu_dev;
   const a = t.call(pdev, () => drv.edu_addresses(edu));
-  t.log(`edu_addresses(edu) = { virt: ${hex(a.virt)}, phys: ${hex(a.phys)}, bus: ${hex(a.bus)} }`);
+  t.log(`edu_addresses(edu) = { virt: 0x${px(a.virt)}, phys: ${hex(a.phys)}, bus: ${hex(a.bus)} }`);
   t.log(`bus - phys = ${a.bus - a.phys < 0 ? '-' : ''}${hex(Math.abs(a.bus - a.phys))}`);
   dev.dma_buf.set(new TextEncoder().encode('hello from edu'), 0);
   t.log(`edu_copy_from_device(edu, 0, 14) = ${t.call(pdev, () => drv.edu_copy_from_device(edu, 0, 14))}`);

@@ -6,7 +6,7 @@ import { KernelHalt } from '../kernel/sched.ts';
 import { clear_site, driver_frames, resolve_site, site_str } from '../kernel/site.ts';
 import { errname, EPROBE_DEFER, ENODEV, ENXIO } from '../kernel/errno.ts';
 import { devres_release_all } from './devres.ts';
-import { dev_name, type device, type device_driver } from './device.ts';
+import { dev_name, find_held, unhold, type device, type device_driver } from './device.ts';
 
 export interface DriverRecord { id: number; name: string; drv: device_driver }
 
@@ -114,6 +114,8 @@ export class DriverCore {
       for (const { irq, action } of M.irq.take_leaked(dev)) {
         M.diag.report('IRQ_LEAK_AT_UNBIND', [`remove_proc_entry: removing non-empty directory 'irq/${irq}', leaking at least '${action.name}'`],
           { warn: 'fs/proc/generic.c:740 remove_proc_entry+0xd5/0xe8', sites: [['request_irq() at', action.site]] });
+        // The kernel has said it, with the line: not listed again among dmalab's leaks.
+        unhold(dev, find_held(dev, 'request_irq()', `irq ${irq} (${action.name})`));
       }
       // BUS_NOTIFY_UNBOUND_DRIVER: dma-debug's leak check (it now sees the bus name).
       M.dbg.device_unbound(dev);

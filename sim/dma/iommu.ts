@@ -69,7 +69,9 @@ export function iommu_dma_unmap_page(dev: device, addr: number, size: number, di
     // WARN_ON(!phys): a bare warning, no message line, before dma-debug's own report.
     M.diag.report('IOMMU_UNMAP_NOT_MAPPED', [], {
       warn: warn_at('IOMMU_UNMAP_UNMAPPED'), sites: site ? [['Unmapped at', site]] : [],
-      notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: the IOMMU maps nothing at IOVA 0x${addr.toString(16)}: unmapped twice, or never mapped`],
+      notes: [addr === DMA_MAPPING_ERROR
+        ? `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: unmapping DMA_MAPPING_ERROR: that mapping failed (check dma_mapping_error() before using or unmapping a handle)`
+        : `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: the IOMMU maps nothing at IOVA 0x${addr.toString(16)}: unmapped twice, or never mapped`],
     });
     return;
   }

@@ -26,6 +26,7 @@ import { M } from '../kernel/machine.ts';
 import type { BarModel, PciFn, PciModel } from './pci.ts';
 import type { Site } from '../kernel/site.ts';
 import type { Event } from './clock.ts';
+import { u64_bits } from '../lib/vsprintf.ts';
 
 export const EDU_VENDOR = 0x1234, EDU_DEVICE = 0x11e8;
 export const EDU_REG_ID = 0x00, EDU_REG_LIVENESS = 0x04, EDU_REG_FACT = 0x08, EDU_REG_STATUS = 0x20,
@@ -111,7 +112,7 @@ export class Edu implements PciModel {
 
   private mmio_write(addr: number, size: number, val: number): void {
     if (!this.size_ok(addr, size)) { this.bad_size(addr, size, true); return; }
-    const v = BigInt.asUintN(size * 8, BigInt(val));
+    const v = size === 8 ? u64_bits(val) : BigInt.asUintN(size * 8, BigInt(val));
     const running = (this.dma.cmd & BigInt(EDU_DMA_RUN)) !== 0n;
     switch (addr) {
       case EDU_REG_LIVENESS: this.addr4 = ~Number(v) >>> 0; break;

@@ -9,7 +9,7 @@ import { px, pa } from '../lib/vsprintf.ts';
 import { KernelHalt } from '../kernel/sched.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
 import { PTE_MMIO, PTE_UNCACHED } from '../mm/memory.ts';
-import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill } from '../mm/access.ts';
+import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill, page_fault_lines } from '../mm/access.ts';
 
 /** An __iomem cookie: a kernel virtual address in the vmalloc area. */
 export type iomem = number;
@@ -65,9 +65,7 @@ function decode(addr: iomem, size: number, write: boolean, entry: Function) {
     if (!pte) {
       const site = take_site(entry);
       M.diag.report('OOPS', [
-        `BUG: unable to handle page fault for address: ${px(addr)}`,
-        `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
-        '#PF: error_code(0x0000) - not-present page',
+        ...page_fault_lines(addr, !!write),
         'dmalab: an MMIO access through an address that is not (or no longer) mapped: after iounmap/pci_iounmap, or never ioremapped',
       ], { sites: [['Accessed at', site]], distinct: true });
       throw new KernelHalt('oops', `MMIO page fault at ${px(addr)}`);

@@ -54,6 +54,7 @@ export const CODES = {
   SCHEDULING_WHILE_ATOMIC: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'the CPU was asked to sleep in atomic context (an interrupt handler, a spinlock)' },
   IRQ_LEAK_AT_UNBIND: { origin: 'kernel', lesson: L(L01, 'remove'), what: 'an interrupt handler was left installed when the driver went away' },
   SOFT_LOCKUP: { origin: 'kernel', lesson: L('00-how-this-course-works', 'timeouts'), what: 'the CPU spun without making progress' },
+  HUNG_TASK: { origin: 'kernel', lesson: L('00-how-this-course-works', 'timeouts'), what: 'a task waited forever (wait_for_completion() without a timeout)' },
   OOPS: { origin: 'kernel', lesson: L('00-how-this-course-works', 'reading-an-oops'), what: 'the driver crashed' },
   KFREE_INVALID: { origin: 'kernel', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'kfree of something kmalloc did not return' },
   KFREE_DOUBLE: { origin: 'kernel', lesson: L(L04, 'unmapping'), what: 'kfree of memory already freed' },

@@ -55,7 +55,7 @@ export function wait_for_completion(x: completion): void {
   const site = take_site(wait_for_completion);
   if (!wait(x, HUNG_TASK_NS, site)) {
     const t = M.sched.task_line();
-    M.diag.report('SOFT_LOCKUP', [
+    M.diag.report('HUNG_TASK', [
       `INFO: task ${t.comm}:${t.pid} blocked for more than 120 seconds.`,
       '      Not tainted 6.1.0-dmalab #1',
       'dmalab: wait_for_completion() without a timeout never returned: nothing called complete()',

@@ -127,10 +127,16 @@ export class Sched {
 
   private lockup(secs: number, wall = false): never {
     const t = this.task_line();
+    // Where the CPU is stuck: the learner's innermost frame, as the watchdog's RIP line says.
+    const here: { stack?: string } = {};
+    const lim = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    Error.captureStackTrace(here);
+    Error.stackTraceLimit = lim;
     M.diag.report('SOFT_LOCKUP', [
       `watchdog: BUG: soft lockup - CPU#0 stuck for ${secs}s! [${t.comm}:${t.pid}]`,
       ...(wall ? [`dmalab: the driver ran for ${this.wall_budget_ms} ms of real time without finishing (an endless loop?)`] : []),
-    ], { distinct: true });
+    ], { distinct: true, sites: [['Stuck at', here]] });
     this.wall_deadline = Infinity;
     throw new KernelHalt('soft-lockup', `soft lockup: stuck for ${secs}s`);
   }

@@ -39,6 +39,13 @@ export function px(vaddr: number): string {
   return x016(vaddr);
 }
 
+/** The 64 bits a number stands for when a driver writes it to a 64-bit register: a kernel
+ *  virtual address gets its top bits back (a device given a CPU pointer sees ffff8000...). */
+export function u64_bits(v: number): bigint {
+  if (v >= 2 ** 52 && v < 2 ** 53) return KERNEL_VA_TOP | BigInt(v);
+  return BigInt.asUintN(64, BigInt(v));
+}
+
 /** A number of bytes the way people read them: 4096 -> '4 KiB'. */
 export function size_str(n: number): string {
   for (const [unit, div] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {

@@ -155,22 +155,29 @@ export function cpu_store(v: number, size: number, value: number, entry: Functio
 
 // ---- faults ------------------------------------------------------------------------------
 
-function page_fault(v: number, write: number, entry: Function, why?: string): never {
-  const site = take_site(entry);
+/** The first lines of the oops a bad kernel-mode access gives, as each architecture prints it. */
+export function page_fault_lines(v: number, write: boolean, why?: string): string[] {
   const arm = M.shape.arch === 'arm64';
   const addr = v >= 0 && v < 2 ** 52 ? v.toString(16).padStart(16, '0') : px(v);
-  const lines = arm
+  const w = write ? 1 : 0;
+  return arm
     ? [v >= 0 && v < PAGE_SIZE
         ? `Unable to handle kernel NULL pointer dereference at virtual address ${addr}`
         : `Unable to handle kernel paging request at virtual address ${addr}`,
-       'Mem abort info:', `  ESR = 0x${write ? '0000000096000045' : '0000000096000005'}`,
-       `Internal error: Oops: ${write ? '0000000096000045' : '0000000096000005'} [#1] PREEMPT SMP`]
+       'Mem abort info:', `  ESR = 0x${w ? '0000000096000045' : '0000000096000005'}`,
+       `Internal error: Oops: ${w ? '0000000096000045' : '0000000096000005'} [#1] PREEMPT SMP`]
     : [v >= 0 && v < PAGE_SIZE
         ? `BUG: kernel NULL pointer dereference, address: ${addr}`
         : `BUG: unable to handle page fault for address: ${addr}`,
-       `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
-       `#PF: error_code(0x000${write ? 2 : 0}) - ${why ? 'permissions violation' : 'not-present page'}`,
-       `Oops: 000${write ? 2 : 0} [#1] PREEMPT SMP NOPTI`];
+       `#PF: supervisor ${w ? 'write' : 'read'} access in kernel mode`,
+       `#PF: error_code(0x000${w ? 2 : 0}) - ${why ? 'permissions violation' : 'not-present page'}`,
+       `Oops: 000${w ? 2 : 0} [#1] PREEMPT SMP NOPTI`];
+}
+
+function page_fault(v: number, write: number, entry: Function, why?: string): never {
+  const site = take_site(entry);
+  const addr = v >= 0 && v < 2 ** 52 ? v.toString(16).padStart(16, '0') : px(v);
+  const lines = page_fault_lines(v, !!write, why);
   M.diag.report('OOPS', lines, { sites: [['Faulting access at', site]], distinct: true });
   throw new KernelHalt('oops', `page fault at ${addr}${why ? ` (${why})` : ''}`);
 }

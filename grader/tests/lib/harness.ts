@@ -81,7 +81,7 @@ export class Run {
   }
 
   private crashes(): number {
-    return this.m.diag.list.filter((d) => d.code === 'OOPS' || d.code === 'SOFT_LOCKUP' || d.code === 'DMA_INVALID_DIRECTION').length;
+    return this.m.diag.list.filter((d) => d.code === 'OOPS' || d.code === 'SOFT_LOCKUP' || d.code === 'HUNG_TASK' || d.code === 'DMA_INVALID_DIRECTION').length;
   }
 
   finding(code: Code, ...lines: string[]): void {

@@ -17,7 +17,7 @@ import { vmalloc, vfree } from '#linux/vmalloc';
 import { readl, readq, writel, writew, writeq, virt_to_phys, type iomem } from '#linux/io';
 import { DEFINE_SPINLOCK, spin_lock, spin_unlock, spin_lock_irqsave, spin_unlock_irqrestore } from '#linux/spinlock';
 import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#linux/interrupt';
-import { DECLARE_COMPLETION, reinit_completion, complete, completion_done, wait_for_completion_timeout, type completion } from '#linux/completion';
+import { DECLARE_COMPLETION, reinit_completion, complete, completion_done, wait_for_completion, wait_for_completion_timeout, type completion } from '#linux/completion';
 import { jiffies, msecs_to_jiffies, time_before } from '#linux/jiffies';
 import { msleep, udelay } from '#linux/delay';
 import { memset } from '#linux/string';
@@ -49,7 +49,7 @@ export interface LabCfg {
    *  request_irq fails, 'broken-iomap' keeps the regions and the enable when pci_iomap fails. */
   full: false | 'ok' | 'broken' | 'broken-iomap';
   /** remove() forgets: 'regions' (release/iounmap/disable), 'memory' (kfree of a buffer). */
-  remove_forgets: null | 'regions' | 'memory';
+  remove_forgets: null | 'regions' | 'memory' | 'irq';
   /** Allocate a scratch buffer in probe (freed in remove unless remove_forgets = 'memory'). */
   scratch: boolean;
   /** Throw from probe (a driver bug: an exception). */
@@ -188,7 +188,7 @@ function lab_remove(pdev: pci_dev): void {
     dma_unmap_single(dev, l.rx_dma, 4096, DMA_FROM_DEVICE);
     kfree(l.rx);
     dma_free_coherent(dev, 4096, l.ring, l.ring_dma);
-  } else if (l.cfg.irq) free_irq(pdev.irq, l);
+  } else if (l.cfg.irq && l.cfg.remove_forgets !== 'irq') free_irq(pdev.irq, l); /* BUG if 'irq' */
   if (l.cfg.remove_forgets !== 'memory') kfree(l.scratch);
   if (l.cfg.master) pci_clear_master(pdev);
   if (l.cfg.remove_forgets === 'regions') return; /* BUG: regions, iomap and enable stay */
@@ -437,6 +437,10 @@ export function lab_spin_udelay(l: lab): number {
     n++;
   }
   return n;
+}
+/** Wait, without a timeout, for a completion nobody will signal (no transfer was started). */
+export function lab_wait_forever(l: lab): void {
+  wait_for_completion(l.done);
 }
 /** Busy-wait on the completion the interrupt handler signals (no sleeping, no register reads). */
 export function lab_poll_done(l: lab): number {

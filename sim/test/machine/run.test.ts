@@ -60,7 +60,8 @@ describe('watchdog', () => {
     expect(o.ok).toBe(false);
     if (!o.ok) expect(o.halt).toBe('soft-lockup');
     expect(wall).toBeLessThan(3000);
-    caught('SOFT_LOCKUP', /^watchdog: BUG: soft lockup - CPU#0 stuck for \d+s! \[test:42\]\ndmalab: the driver ran for 300 ms of real time without finishing \(an endless loop\?\)$/);
+    const d = caught('SOFT_LOCKUP', /^watchdog: BUG: soft lockup - CPU#0 stuck for \d+s! \[test:42\]\ndmalab: the driver ran for 300 ms of real time without finishing \(an endless loop\?\)$/, ['Stuck at']);
+    expect(d.sites[0]!.site.fn).toBe('lab_spin_forever');
     // The machine is still usable: the same driver, the same device.
     expect(drv(x, (l) => L.lab_read_id(l))).toBe(0x010000ed);
     unbind(x.pdev);
@@ -107,6 +108,16 @@ describe('watchdog', () => {
     expect(ms).toBeGreaterThanOrEqual(46);
     expect(ms).toBeLessThan(60);
     expect(codes()).toEqual([]);
+  });
+
+  test('wait_for_completion() with nobody to complete it: HUNG_TASK after 120 virtual seconds, with the line that waited', () => {
+    const x = setup('x86');
+    const t0 = x.m.clock.now;
+    const o = call(x.pdev, () => L.lab_wait_forever(x.l));
+    expect(o.ok).toBe(false);
+    expect((x.m.clock.now - t0) / 1e9).toBeCloseTo(120, 0);
+    caught('HUNG_TASK', /^INFO: task test:42 blocked for more than 120 seconds\.\n {6}Not tainted 6\.1\.0-dmalab #1\ndmalab: wait_for_completion\(\) without a timeout never returned: nothing called complete\(\)$/, ['Waiting at']);
+    expect(codes()).toEqual(['HUNG_TASK']);
   });
 
   test('the default wall budget is a few seconds', () => {

@@ -3,7 +3,7 @@
 // driver image, MMIO before pci_enable_device, resources and memory left at unbind, and
 // virt_to_phys of a non-linear address. Caught with code, text and call sites; clean when fixed.
 import { describe, expect, test } from 'vitest';
-import { unbind, all_shapes, dmesg, type Machine } from '../../testing/index.ts';
+import { unbind, all_shapes, dmesg, codes, type Machine } from '../../testing/index.ts';
 import { setup, drv, caught, clean, with_code } from './lab.ts';
 import * as L from '../drivers/lab.ts';
 
@@ -169,6 +169,20 @@ describe('LEAK_RESOURCES', () => {
     expect(d.sites.every((s) => s.site.file === 'sim/test/drivers/lab.ts' && s.site.fn === 'lab_probe')).toBe(true);
 
     const y = setup(shape);
+    unbind(y.pdev);
+    clean();
+  });
+});
+
+describe('IRQ_LEAK_AT_UNBIND', () => {
+  test.each(ALL)('%s: a remove() without free_irq(): the kernel\'s warning with the request_irq() line, not listed again among the leaks', (shape) => {
+    const x = setup(shape, { irq: true, remove_forgets: 'irq' });
+    unbind(x.pdev);
+    const d = caught('IRQ_LEAK_AT_UNBIND', /^remove_proc_entry: removing non-empty directory 'irq\/\d+', leaking at least 'edu_lab'$/, ['request_irq() at']);
+    expect(d.origin).toBe('kernel');
+    expect(codes()).toEqual(['IRQ_LEAK_AT_UNBIND']);
+
+    const y = setup(shape, { irq: true });
     unbind(y.pdev);
     clean();
   });
