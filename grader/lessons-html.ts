@@ -38,7 +38,7 @@ const CSS = `body{max-width:52rem;margin:2rem auto;padding:0 1rem;font:16px/1.55
 pre{background:#f6f8fa;padding:.8rem;overflow-x:auto;border-radius:6px;font-size:13.5px;line-height:1.4}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:90%}
 :not(pre)>code{background:#eff1f3;padding:.1em .3em;border-radius:4px}
-table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;vertical-align:top}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;vertical-align:top}td code{white-space:nowrap}
 h1,h2,h3{line-height:1.25}h2{border-bottom:1px solid #d8dee4;padding-bottom:.3rem;margin-top:2rem}
 nav{font-size:14px;margin-bottom:1.5rem}nav a{margin-right:1rem}a{color:#0969da}`;
 
