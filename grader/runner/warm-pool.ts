@@ -34,6 +34,28 @@ export interface WarmPoolOptions {
   output?: 'inherit' | 'ignore';
 }
 
+/** What a test worker says about each hidden test as it runs (announce.ts). */
+export type TestAnnouncement =
+  | { __dmalab_test__: 'start'; file: string; id: string; name: string }
+  | {
+      __dmalab_test__: 'end';
+      file: string;
+      id: string;
+      name: string;
+      state: 'passed' | 'failed' | 'skipped';
+      ms: number;
+      errors: { name?: string; message?: string; stack?: string; expected?: true }[];
+      meta: Record<string, unknown>;
+    };
+
+/** The tests of one test file as the worker announced them: running (started, not ended) or
+ *  ended, with their outcome. */
+export type TestProgress = Map<string, { name: string; running: true } | (Extract<TestAnnouncement, { __dmalab_test__: 'end' }> & { running?: false })>;
+
+function is_announcement(m: unknown): m is TestAnnouncement {
+  return typeof m === 'object' && m !== null && '__dmalab_test__' in m;
+}
+
 export class WarmPool {
   readonly name = 'dmalab-warm';
   private idle: Proc[] = [];
@@ -43,6 +65,9 @@ export class WarmPool {
   spares: number;
   /** test files whose run was killed by the watchdog, with the limit that was hit */
   timed_out = new Map<string, number>();
+  /** per test file, what its worker announced about each test (see announce.ts); it outlives
+   *  a killed worker, so the watchdog's verdict can say which test hung */
+  progress = new Map<string, TestProgress>();
   /** counts, for tests and the bench */
   stats = { spawned: 0, killed: 0, reused: 0 };
 
@@ -61,6 +86,13 @@ export class WarmPool {
       env: process.env,
     });
     this.stats.spawned++;
+    cp.on('message', (m: unknown) => {
+      if (!is_announcement(m)) return;
+      let p = this.progress.get(m.file);
+      if (!p) this.progress.set(m.file, (p = new Map()));
+      if (m.__dmalab_test__ === 'start') p.set(m.id, { name: m.name, running: true });
+      else p.set(m.id, { ...m, running: false });
+    });
     const ready = new Promise<void>((res) => {
       const on = (m: unknown) => {
         if ((m as { __dmalab_ready__?: boolean })?.__dmalab_ready__) {
@@ -147,7 +179,8 @@ export class WarmPool {
       name: this.name,
       createPoolWorker(_options: PoolOptions): PoolWorker {
         let proc: Proc | undefined;
-        let listeners: [string, (arg: any) => void][] = [];
+        // [event, vitest's callback, what is registered on the process]
+        let listeners: [string, (arg: any) => void, (arg: any) => void][] = [];
         let timer: NodeJS.Timeout | undefined;
         // a process may go back to the idle list only between runs, after a clean "stopped"
         let pending = 0;
@@ -159,12 +192,14 @@ export class WarmPool {
           name: pool.name,
           cacheFs: true,
           on(event, cb) {
-            listeners.push([event, cb]);
-            proc!.cp.on(event, cb);
+            // the tests' announcements are the pool's (above), not vitest's
+            const fn = event === 'message' ? (m: unknown) => { if (!is_announcement(m)) cb(m); } : cb;
+            listeners.push([event, cb, fn]);
+            proc!.cp.on(event, fn);
           },
           off(event, cb) {
+            for (const [e, c, fn] of listeners) if (e === event && c === cb) proc?.cp.off(event, fn);
             listeners = listeners.filter(([e, c]) => !(e === event && c === cb));
-            proc?.cp.off(event, cb);
           },
           send(message) {
             const cp = proc!.cp;
@@ -236,7 +271,7 @@ export class WarmPool {
           async stop() {
             clear();
             if (!proc) return;
-            for (const [e, cb] of listeners) proc.cp.off(e, cb);
+            for (const [e, , fn] of listeners) proc.cp.off(e, fn);
             listeners = [];
             if (pending > 0 && alive(proc.cp)) {
               pool.stats.killed++;
