@@ -5,7 +5,7 @@
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
 import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
-import { M, pattern, run_for_ms } from '#sim/testing';
+import { M, compare, pattern, read, run_for_ms } from '#sim/testing';
 import type { Edu, pci_dev, ShapeName } from '#sim/testing';
 import type * as Solution from '../../solutions/03-coherent-dma/driver.ts';
 
@@ -44,10 +44,15 @@ function write_and_check(r: Run, pdev: pci_dev, dev: Edu, edu: Solution.edu_dev,
   return r.expect_bytes(`the ${data.length} bytes edu received from the coherent buffer after edu_write() returned`, dev.dma_buf.subarray(0, data.length), data);
 }
 
+const sim_equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && compare(a, b) === null;
+
 /** edu_read(edu, len), checked against what the device's buffer holds. */
 function read_and_check(r: Run, pdev: pci_dev, dev: Edu, edu: Solution.edu_dev, want: Uint8Array): boolean {
   dev.dma_buf.fill(0);
   dev.dma_buf.set(want);
+  // What the coherent buffer held before, and edu's transfers: to say what happened, not guess.
+  const held = edu.buf ? read(edu.buf, want.length) : null;
+  const transfers = dev.transfers;
   const got = r.call(pdev, `edu_read(edu, ${want.length})`, () => drv.edu_read(edu, want.length));
   if (typeof got === 'number') {
     r.finding('WRONG_RESULT', `edu_read(edu, ${want.length}) returned ${errname(got)}; it should return the ${want.length} bytes the device wrote into the coherent buffer`);
@@ -57,7 +62,12 @@ function read_and_check(r: Run, pdev: pci_dev, dev: Edu, edu: Solution.edu_dev, 
     r.finding('WRONG_RESULT', `edu_read(edu, ${want.length}) returned ${got instanceof Uint8Array ? `${got.length} bytes` : String(got)}; it should return exactly ${want.length} bytes`);
     return false;
   }
-  return r.expect_bytes(`the bytes edu_read(edu, ${want.length}) returned (edu -> RAM into the coherent buffer, then copied out after the interrupt)`, got, want);
+  const facts: string[] = [];
+  if (held && !sim_equal(held, want) && sim_equal(got, held)) facts.push("what the coherent buffer held before edu's transfer: copy them out after its interrupt");
+  if (dev.busy()) facts.push('edu was still writing the buffer when edu_read() returned');
+  else if (dev.transfers === transfers) facts.push('edu did no edu -> RAM transfer during the call');
+  else if (!facts.length) facts.push("edu's transfer into the coherent buffer ended during the call");
+  return r.expect_bytes(`the bytes edu_read(edu, ${want.length}) returned (${facts.join('; ')})`, got, want);
 }
 
 describe('data through the coherent buffer, with no syncs', () => {

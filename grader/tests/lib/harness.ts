@@ -2,6 +2,7 @@
 // what the kernel, dma-debug and dmalab said plus the test's own findings (wrong data, wrong
 // results), attach it all for the grader (docs/contracts.md §3), and fail with a message
 // written for the learner.
+import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import * as sim from '#sim/testing';
 import type { Code, Diagnostic, MachineOptions, pci_dev, pci_driver, ShapeName } from '#sim/testing';
@@ -22,7 +23,8 @@ export interface RunOptions extends MachineOptions {
   lesson?: string;
 }
 
-interface Finding { code: Code; lines: string[] }
+/** A test's own finding; `after` = how many of the machine's diagnostics came before it. */
+interface Finding { code: Code; lines: string[]; time_ns: number; after: number }
 
 /** Thrown to stop a test body once the driver has crashed. */
 class Stop extends Error {}
@@ -85,7 +87,7 @@ export class Run {
   }
 
   finding(code: Code, ...lines: string[]): void {
-    this.findings.push({ code, lines });
+    this.findings.push({ code, lines, time_ns: this.m.clock.now, after: this.m.diag.list.length });
   }
 
   /** A driver function's result, checked. */
@@ -106,8 +108,15 @@ export class Run {
 
   report(): TestReport {
     const r = sim.report(this.data, this.opts.lesson) as TestReport;
-    const extra = this.findings.map((f) => ({ code: f.code, origin: 'dmalab' as const, lines: f.lines.map((l) => `dmalab: ${l}`), sites: [], lesson: this.opts.lesson, time_ns: this.m.clock.now }));
-    return { ...r, diagnostics: [...r.diagnostics, ...extra] };
+    // In the order things happened: each finding after what the machine had said by then.
+    const all: TestReport['diagnostics'] = [];
+    let i = 0;
+    for (const f of this.findings) {
+      while (i < f.after && i < r.diagnostics.length) all.push(r.diagnostics[i++]!);
+      all.push({ code: f.code, origin: 'dmalab', lines: f.lines.map((l) => `dmalab: ${l}`), sites: [], lesson: this.opts.lesson, time_ns: f.time_ns });
+    }
+    all.push(...r.diagnostics.slice(i));
+    return { ...r, diagnostics: all };
   }
 }
 
@@ -122,10 +131,38 @@ export function errname(r: number): string {
   return r < 0 && ERRNO[-r] ? `-${ERRNO[-r]}` : String(r);
 }
 
-/** The first line of a diagnostic, shortened for an assertion message. */
-function headline(d: { code: string; lines: string[] }): string {
-  const l = d.lines.find((x) => !x.startsWith('---') && x.trim() !== '' && !x.startsWith('=====')) ?? d.code;
-  return l.length > 220 ? l.slice(0, 217) + '...' : l;
+type Listed = { code: string; lesson?: string };
+
+/**
+ * The codes of what a failing test lists, in order, each once: a code listed more than once
+ * says how often ("KFREE_MAPPED (×2)"), and one the test expected says so ("SWIOTLB_FULL
+ * (expected here)"), so the summary names everything the grader prints under it.
+ */
+export function codes_summary(listed: Listed[], allow: ReadonlySet<string> = new Set()): string {
+  const n = new Map<string, number>();
+  for (const d of listed) n.set(d.code, (n.get(d.code) ?? 0) + 1);
+  return [...n].map(([c, k]) => `${c}${k > 1 ? ` (×${k})` : ''}${allow.has(c) ? ' (expected here)' : ''}`).join(', ');
+}
+
+/** "1 problem [machine x86, seed 0x5eed]: LEAK_RESOURCES": what went wrong, where it can be
+ *  replayed, and the code of every diagnostic the grader lists under it. */
+export function summary(what: string | null, shape: string, seed: number, listed: Listed[], allow: ReadonlySet<string> = new Set()): string {
+  const head = what ?? `${listed.length} problem${listed.length === 1 ? '' : 's'}`;
+  const codes = codes_summary(listed, allow);
+  return `${head} [machine ${shape}, seed 0x${seed.toString(16)}]${codes ? `: ${codes}` : ''}`;
+}
+
+const REPO = new URL('../../../', import.meta.url);
+
+/** The lesson section to read: the first diagnostic that failed the test says what went wrong,
+ *  so its section comes first; the test's own section when none did (or its lesson is not
+ *  written yet). */
+export function lesson_for(failing: Listed[], test_lesson: string | undefined): string | undefined {
+  for (const d of failing) {
+    const file = d.lesson?.split('#')[0];
+    if (file && existsSync(new URL(file, REPO))) return d.lesson;
+  }
+  return test_lesson;
 }
 
 /**
@@ -143,22 +180,29 @@ export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
     else throw e;
   }
   const report = r.report();
-  attach_report(ctx, report);
   const allow = new Set<string>(opts.allow ?? []);
   const problems = report.diagnostics.filter((d) => !allow.has(d.code));
-  const where = `[machine ${r.shape}, seed 0x${r.m.seed.toString(16)}]`;
-  if (stopped || problems.length) {
-    // One line: the grader prints each diagnostic in full under it.
-    const codes = [...new Set(problems.map((d) => d.code))];
-    const what = stopped ?? `${problems.length} problem${problems.length > 1 ? 's' : ''}`;
-    expect.fail(`${what} ${where}${codes.length ? `: ${codes.join(', ')}` : ''}`);
-  }
+  const failed = !!stopped || problems.length > 0;
+  if (failed) report.lesson = lesson_for(problems, opts.lesson);
+  attach_report(ctx, report);
+  // One line: the grader prints each diagnostic in full under it. It counts and names every
+  // diagnostic listed, those the test expected too (they are printed with the rest).
+  if (failed) expect.fail(summary(stopped, r.shape, r.m.seed, report.diagnostics, allow));
   return r;
 }
 
 /** Codes reported in a run (for tests that expect a particular diagnostic). */
 export function codes_of(r: Run): string[] {
   return r.report().diagnostics.map((d) => d.code);
+}
+
+/** Leak checks whose code's lesson section is about unbind (§ Remove); after a failed probe the
+ *  sweep's own section (what probe must undo) is the one to read. */
+const UNBIND_LEAKS = new Set<string>(['LEAK_RESOURCES', 'LEAK_MEMORY']);
+
+function ordinal(n: number): string {
+  const t = n % 100;
+  return `${n}${t >= 11 && t <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 }
 
 /**
@@ -168,32 +212,55 @@ export function codes_of(r: Run): string[] {
  */
 export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & { setup?: (r: Run) => pci_dev }): void {
   const setup = opts.setup ?? ((r: Run) => r.plug_edu().pdev);
+  const allow = new Set<string>(opts.allow ?? []);
+  // First, with nothing injected: probe must succeed (as in every other test).
   const counting = new Run(opts);
   const pdev0 = setup(counting);
-  const ret0 = sim.bind(drv, pdev0);
+  let stopped: string | null = null;
+  try {
+    counting.bind_ok(drv, pdev0);
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    stopped = e.message;
+  }
   const points = counting.m.faults.points.slice(0, counting.m.faults.count);
-  if (ret0 !== 0) {
-    attach_report(ctx, counting.report());
-    expect.fail(`probe failed with ${errname(ret0)} before any fault was injected [machine ${counting.shape}]`);
+  if (stopped) {
+    const report = counting.report();
+    report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
+    attach_report(ctx, report);
+    expect.fail(summary(stopped, counting.shape, counting.m.seed, report.diagnostics, allow));
   }
   for (let n = 1; n <= points.length; n++) {
     const r = new Run({ ...opts, fail_nth: n });
     const pdev = setup(r);
     let ret = 0;
+    let crashed: string | null = null;
+    let probe_diags = 0;
     try {
       ret = r.bind(drv, pdev);
+      probe_diags = r.m.diag.list.length;
       if (ret === 0) r.unbind(pdev);
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
+      crashed = e.message;
     }
     const report = r.report();
-    const bad = report.diagnostics.filter((d) => !(opts.allow ?? []).includes(d.code as Code));
-    if (bad.length) {
+    const bad = report.diagnostics.filter((d) => !allow.has(d.code));
+    if (bad.length || crashed) {
+      // What a failed probe left behind is about its error path, not about remove.
+      if (ret !== 0) {
+        report.diagnostics.forEach((d, i) => {
+          if (i < probe_diags && UNBIND_LEAKS.has(d.code)) d.lesson = opts.lesson;
+        });
+      }
+      report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
       attach_report(ctx, report);
       const inj = r.m.faults.injected;
       const at = inj ? sim.site_where(inj.site) : '';
-      expect.fail([`when injection point ${n} of ${points.length} failed (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''}), probe returned ${errname(ret)} and then ${bad.length} problem${bad.length > 1 ? 's' : ''} [machine ${r.shape}, seed 0x${r.m.seed.toString(16)}]:`,
-        ...bad.slice(0, 3).map((d) => `  ${headline(d)}`)].join('\n'));
+      const fault = `with a fault injected into the ${ordinal(n)} of ${points.length} calls that can fail (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''})`;
+      const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errname(ret)}${ret === 0 ? ' and remove ran' : ''}`;
+      const listed = report.diagnostics;
+      expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
     }
   }
   attach_report(ctx, counting.report());
