@@ -13,6 +13,7 @@ const HELP = `dmalab grader
   npm run verify                              grade every exercise as it stands
   npm run verify -- --solutions | --stubs | --mutants | --proofs
                   [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
+                  [--details]                 every failing test in full
   npm run reset -- EXERCISE                   restore the stub (your file is backed up)
   npm run grader -- hint EXERCISE [N] | lesson EXERCISE | list | stubs
   npm run lessons [-- --out DIR]              the lessons as web pages (default .dmalab/html/)
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       workers: { type: 'string' },
       'no-typecheck': { type: 'boolean', default: false },
+      details: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         only: values.only?.split(',').map((s) => find_exercise(course, s.trim()).id),
         timeout_ms,
         workers: values.workers ? Number(values.workers) : undefined,
+        details: values.details,
       });
     }
     case 'watch': {

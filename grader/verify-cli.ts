@@ -3,7 +3,8 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Course } from './course.ts';
 import { classroom, junit } from './reporters.ts';
-import { format_verdict_brief } from './ui/format.ts';
+import { PLAIN, format_error, format_test_detail, format_verdict_brief } from './ui/format.ts';
+import type { Verdict } from './verdict.ts';
 import { type Mode, type ProofResult, verify } from './verify.ts';
 
 export interface VerifyCommandOptions {
@@ -14,13 +15,17 @@ export interface VerifyCommandOptions {
   only?: string[];
   timeout_ms?: number;
   workers?: number;
+  /** every failing test in full (format_test_detail), not one line each */
+  details?: boolean;
 }
 
 export async function verify_command(course: Course, o: VerifyCommandOptions): Promise<number> {
   const t0 = performance.now();
   const out = (s: string) => process.stdout.write(s);
-  if (o.json) out(JSON.stringify({ event: 'start', modes: o.modes, exercises: course.exercises.map((e) => e.id) }) + '\n');
-  else out(`dmalab verify: ${o.modes.join(', ')} · ${course.exercises.length} exercises\n`);
+  // What is graded: --only narrows it.
+  const graded = course.exercises.filter((e) => !o.only?.length || o.only.includes(e.id));
+  if (o.json) out(JSON.stringify({ event: 'start', modes: o.modes, exercises: graded.map((e) => e.id) }) + '\n');
+  else out(`dmalab verify: ${o.modes.join(', ')} · ${graded.length} exercise${graded.length === 1 ? '' : 's'}\n`);
   const results = await verify(course, {
     modes: o.modes,
     only: o.only,
@@ -32,7 +37,8 @@ export async function verify_command(course: Course, o: VerifyCommandOptions): P
         if (r.mode !== 'exercises') out(JSON.stringify({ ...r, verdict: undefined }) + '\n');
       } else {
         out(`${r.ok ? '✓' : '✗'} ${r.what}\n`);
-        if (!r.ok && r.verdict && r.mode !== 'mutants') out(format_verdict_brief(r.verdict, '    '));
+        if (!r.ok && r.verdict && o.details) out(verdict_details(r.verdict));
+        else if (!r.ok && r.verdict && r.mode !== 'mutants') out(format_verdict_brief(r.verdict, '    '));
       }
     },
   });
@@ -55,4 +61,15 @@ export async function verify_command(course: Course, o: VerifyCommandOptions): P
   if (o.json) out(JSON.stringify({ event: 'summary', passed, failed, ms }) + '\n');
   else out(`${passed} passed, ${failed} failed\n`);
   return failed === 0 && results.length > 0 ? 0 : failed ? 1 : 0;
+}
+
+/** `--details`: the errors, then every failing test in full, as the watcher shows its first two. */
+export function verdict_details(v: Verdict, ind = '    '): string {
+  let s = '';
+  for (const e of v.errors) s += format_error(e, PLAIN, ind);
+  for (const t of v.tests.filter((x) => !x.passed && x.state !== 'skipped')) {
+    s += `${ind}✗ ${t.name}\n`;
+    s += format_test_detail(t, PLAIN, ind + '  ');
+  }
+  return s;
 }

@@ -87,6 +87,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   let status = '';
   let notice = '';
   let hints_shown = 0;
+  let all_details = false;
 
   function render(): void {
     if (json) return;
@@ -100,7 +101,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       s += verdict_screen(course, current, v, {
         done: done_count(course, progress),
         types: td && v && td.hash === v.hash ? td.diagnostics : undefined,
-        hints_shown, status, notice, next: next_exercise(), cols: process.stdout.columns ?? 100,
+        hints_shown, status, notice, next: next_exercise(), cols: process.stdout.columns ?? 100, all_details,
       }, st);
     }
     if (tty) out('\x1b[2J\x1b[3J\x1b[H' + s);
@@ -325,6 +326,11 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       }
       case 'r':
         request(current.id, true);
+        return;
+      case 'd':
+        all_details = !all_details;
+        if (json) emit({ event: 'details', all: all_details });
+        render();
         return;
       default:
     }

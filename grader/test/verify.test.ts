@@ -45,6 +45,38 @@ describe('verify', () => {
     expect(d.sites.map((s: { label: string }) => s.label)).toEqual(['Mapped at', 'Unmapped at']);
   }, 120_000);
 
+  test('--only counts what it grades; --details prints every failing test in full', () => {
+    writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), readFileSync(join(root, 'solutions', '01-add', 'driver.ts'), 'utf8').replace('a + b', 'a - b'));
+    const brief = cli(['verify', '--root', root, '--only', '01']);
+    expect(brief.stdout.split('\n')[0]).toBe('dmalab verify: exercises · 1 exercise');
+    expect(brief.stdout).not.toContain('seed 0x5eed · machine x86');
+    const r = cli(['verify', '--root', root, '--only', '01', '--details']);
+    expect(r.code).toBe(1);
+    const out = r.stdout;
+    // both failing tests, each with its diagnostic, its site, dmesg and the seed line
+    for (const name of ['adds small numbers', 'adds negative numbers']) expect(out).toContain(`    ✗ ${name}\n`);
+    expect(out.match(/^ {6}fixture: add\(.*\) returned .*, expected .*$/gm)).toHaveLength(2);
+    expect(out.match(/^ {6}Returned at: exercises\/01-add\/driver\.ts:3:3$/gm)).toHaveLength(2);
+    expect(out.match(/^ {6}seed 0x5eed · machine x86 · read lessons\/01-add\.md#the-exercise$/gm)).toHaveLength(2);
+    // the data check is said once, by the diagnostic's own text or the → line
+    expect(out.match(/1 of 1 values differ/g)).toHaveLength(2);
+    expect(cli(['verify', '--root', root]).stdout.split('\n')[0]).toBe('dmalab verify: exercises · 2 exercises');
+  }, 120_000);
+
+  test('a timeout names the test that was running, and the tests before it keep their results', () => {
+    // the first test passes at once; the second loops for ever
+    writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), 'export function add(a: number, b: number): number {\n  if (a < 0) for (;;) {}\n  return a + b;\n}\n');
+    const r = cli(['verify', '--root', root, '--json', '--only', '01', '--timeout', '2']);
+    const v = r.events.find((e) => e.event === 'verdict')!;
+    expect(v.timed_out_s).toBe(2);
+    expect(v.errors[0]).toMatchObject({ kind: 'timeout' });
+    expect(v.errors[0].message).toBe('timed out after 2 s in "adds negative numbers": an infinite loop, or a wait that never ends?');
+    expect(v.tests.map((t: { name: string; state: string; message?: string }) => [t.name, t.state, t.message])).toEqual([
+      ['adds small numbers', 'passed', undefined],
+      ['adds negative numbers', 'failed', 'timed out after 2 s'],
+    ]);
+  }, 120_000);
+
   test('a broken bug zoo fails the proof with a message naming the manifest entry, and a surviving mutant fails it', () => {
     const m = join(root, 'grader', 'manifest.ts');
     const src = readFileSync(m, 'utf8');

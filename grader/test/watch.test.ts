@@ -135,10 +135,16 @@ describe('watch mode', () => {
     expect(runs).toBeLessThan(400); // at most one run per save, plus re-grades of content that changed mid-run
   }, 60_000);
 
-  test('keys as line commands: h shows the next hint, n moves to the next exercise', async () => {
+  test('keys as line commands: h shows the next hint, d toggles every failing test in full, n moves to the next exercise', async () => {
     let from = w.mark();
     w.send('h');
     expect(await w.wait((e) => e.event === 'hint', from)).toMatchObject({ exercise: '01-add', n: 1, of: 2, text: 'Look at the `+` operator.' });
+    from = w.mark();
+    w.send('d');
+    expect(await w.wait((e) => e.event === 'details', from)).toMatchObject({ all: true });
+    from = w.mark();
+    w.send('d');
+    expect(await w.wait((e) => e.event === 'details', from)).toMatchObject({ all: false });
     from = w.mark();
     w.send('n');
     await w.wait((e) => e.event === 'exercise' && e.exercise === '02-buffers', from);

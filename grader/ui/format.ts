@@ -1,5 +1,5 @@
 // Verdicts in the terminal: the kernel's words, the learner's call sites as path:line:col.
-import type { ErrorInfo, TestVerdict, Verdict } from '../verdict.ts';
+import type { ErrorInfo, TestVerdict, Verdict, VerdictDiagnostic } from '../verdict.ts';
 
 export interface Style {
   red(s: string): string;
@@ -71,21 +71,59 @@ export interface DetailOptions {
   trace?: number;
 }
 
+/** Runs of identical lines as one line with a count: "... taken at x.ts:73:17 (×4)". */
+export function collapse_repeats(lines: string[]): string[] {
+  const out: { line: string; n: number }[] = [];
+  for (const l of lines) {
+    const prev = out.at(-1);
+    if (prev?.line === l) prev.n++;
+    else out.push({ line: l, n: 1 });
+  }
+  return out.map((x) => (x.n > 1 ? `${x.line} (×${x.n})` : x.line));
+}
+
+/** Codes in order, each once, with how often: "KFREE_MAPPED (×2), DMA_LEAK_AT_UNBIND". */
+export function codes_line(codes: string[]): string {
+  const n = new Map<string, number>();
+  for (const c of codes) n.set(c, (n.get(c) ?? 0) + 1);
+  return [...n].map(([c, k]) => (k > 1 ? `${c} (×${k})` : c)).join(', ');
+}
+
+/** One diagnostic: the kernel's lines, then the call sites its lines do not already name. */
+export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
+  const out: string[] = [];
+  const text = collapse_repeats(d.lines);
+  text.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
+  // Say each place once: a leak list names its sites in its lines, and a site such as dma-debug's
+  // "Mapped at" may repeat what a more specific one ("Leaked (single, 4096 bytes) mapped at")
+  // already said.
+  const sites: { label: string; where: string; n: number }[] = [];
+  for (const s of d.sites) {
+    const where = `${s.file}:${s.line}:${s.col}`;
+    if (d.lines.some((l) => l.includes(where))) continue;
+    const same = sites.find((p) => p.label === s.label && p.where === where);
+    if (same) {
+      same.n++;
+      continue;
+    }
+    const label = s.label.toLowerCase();
+    if (sites.some((p) => p.where === where && p.label.toLowerCase().includes(label))) continue;
+    sites.push({ label: s.label, where, n: 1 });
+  }
+  for (const p of sites) out.push(`${p.label}: ${st.bold(p.where)}${p.n > 1 ? ` (×${p.n})` : ''}`);
+  return out;
+}
+
 /** One failing test in full: message, diagnostics with sites, data, dmesg, trace, seed/shape. */
 export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: DetailOptions = {}): string {
   const out: string[] = [];
   const r = t.report;
   if (t.error && t.error.kind !== 'assertion') out.push(format_error(t.error, st, ind).trimEnd().replace(new RegExp('^' + ind), ''));
   else if (t.message) out.push(...t.message.split('\n').filter(Boolean).slice(0, 6).map((l) => st.yellow(l)));
-  for (const d of t.diagnostics) {
-    d.lines.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
-    for (const s of d.sites) {
-      const where = `${s.file}:${s.line}:${s.col}`;
-      // A leak list already names each site in its lines: do not say it twice.
-      if (!d.lines.some((l) => l.includes(where))) out.push(`${s.label}: ${st.bold(where)}`);
-    }
-  }
-  for (const dl of r?.data ?? []) out.push(`${st.red('→')} ${dl}`);
+  for (const d of t.diagnostics) out.push(...diagnostic_lines(d, st));
+  // A data check the test also reported as a finding is already printed above.
+  const said = t.diagnostics.flatMap((d) => d.lines);
+  for (const dl of r?.data ?? []) if (!said.some((l) => l.includes(dl))) out.push(`${st.red('→')} ${dl}`);
   const nd = o.dmesg ?? 5;
   const nt = o.trace ?? 10;
   if (r?.dmesg?.length) {
@@ -97,13 +135,20 @@ export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: De
     out.push(...r.trace.slice(-nt).map((l) => st.dim('  ' + l)));
   }
   if (r) {
-    const lesson = r.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
+    const lesson = test_lesson(t);
     out.push(st.dim(`seed ${hex(r.seed)} · machine ${r.shape}${lesson ? ` · read ${lesson}` : ''}`));
   }
   return out.map((l) => ind + l + '\n').join('');
 }
 
-/** The body of a verdict: errors, then each test with ✓/✗ and details for the failing ones. */
+/** The lesson section for a failing test: the report's (the hidden test chose it: the first
+ *  diagnostic that failed the test, else the test's own section), else the first diagnostic's. */
+export function test_lesson(t: TestVerdict): string | undefined {
+  return t.report?.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
+}
+
+/** The body of a verdict: errors, then each test with ✓/✗ and details for the failing ones
+ *  (the first `details` of them, default 2; Infinity for all). */
 export function format_verdict_body(v: Verdict, st: Style, o: DetailOptions & { details?: number } = {}): string {
   let s = '';
   for (const e of v.errors) s += format_error(e, st, ' ');
@@ -116,7 +161,7 @@ export function format_verdict_body(v: Verdict, st: Style, o: DetailOptions & { 
     } else {
       s += ` ${st.red('✗')} ${t.name}\n`;
       if (shown++ < (o.details ?? 2)) s += format_test_detail(t, st, '   ', o);
-      else if (t.diagnostics.length) s += `   ${st.dim(t.diagnostics.map((d) => d.code).join(', '))}\n`;
+      else if (t.diagnostics.length) s += `   ${st.dim(codes_line(t.diagnostics.map((d) => d.code)))}\n`;
       else if (t.message) s += `   ${st.dim(first_line(t.message))}\n`;
     }
   }

@@ -9,7 +9,7 @@ import type { Exercise } from '../lib/manifest-types.ts';
 import { headings, render_markdown } from '../lesson.ts';
 import type { TypeDiagnostic } from '../typecheck.ts';
 import type { Verdict } from '../verdict.ts';
-import { COLOR, format_verdict_body, headline, progress_bar, type Style } from './format.ts';
+import { COLOR, format_verdict_body, headline, progress_bar, test_lesson, type Style } from './format.ts';
 
 export interface ScreenState {
   /** Exercises done, for the progress bar. */
@@ -22,7 +22,12 @@ export interface ScreenState {
   notice: string;
   next?: Exercise;
   cols: number;
+  /** every failing test in full (the `d` key), not only the first two */
+  all_details?: boolean;
 }
+
+/** Failing tests the screen shows in full; the others get one line each. */
+export const DETAILS_SHOWN = 2;
 
 export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefined, s: ScreenState, st: Style): string {
   const num = ex.id.slice(0, 2);
@@ -32,7 +37,7 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
   const pad = Math.max(2, s.cols - vislen(head) - bar.length - 1);
   let out = head + ' '.repeat(pad) + bar + '\n';
   out += st.dim(` ${ex.title} · edit exercises/${ex.id}/${ex.files[0]} · read ${ex.lesson}`) + '\n';
-  if (v) out += format_verdict_body(v, st);
+  if (v) out += format_verdict_body(v, st, { details: s.all_details ? Infinity : DETAILS_SHOWN });
   if (s.types?.length) {
     out += st.yellow(` types (tsx does not check them; fix them too):`) + '\n';
     for (const d of s.types.slice(0, 5)) out += `   ${st.bold(`${rel(course, d.file)}:${d.line}:${d.col}`)} TS${d.code}: ${d.message.split('\n')[0]}\n`;
@@ -51,7 +56,7 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
   }
   if (s.status && v) out += st.dim(` ${s.status}`) + '\n';
   if (s.notice) out += st.yellow(` ${s.notice}`) + '\n';
-  out += st.dim(' h hint · l lesson · n next · r rerun · q quit') + '\n';
+  out += st.dim(` h hint · l lesson · n next · r rerun · d ${s.all_details ? `details of the first ${DETAILS_SHOWN} only` : 'all failing tests in full'} · q quit`) + '\n';
   return out;
 }
 
@@ -59,7 +64,7 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
 export function lesson_pointer(course: Course, v: Verdict): string | undefined {
   for (const t of v.tests) {
     if (t.passed) continue;
-    const l = t.report?.lesson ?? t.diagnostics.find((d) => d.lesson)?.lesson;
+    const l = test_lesson(t);
     if (l) return section_name(course, l);
   }
   return undefined;

@@ -1,0 +1,110 @@
+// How a verdict is printed (grader/ui/format.ts, screen.ts): each thing once, repeats counted,
+// every failing test in full on request.
+import { afterAll, describe, expect, test } from 'vitest';
+import { load_course } from '../course.ts';
+import type { TestReport } from '../lib/report.ts';
+import { remove_scratch } from '../scratch.ts';
+import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_body } from '../ui/format.ts';
+import { lesson_pointer, verdict_screen } from '../ui/screen.ts';
+import type { TestVerdict, Verdict, VerdictDiagnostic } from '../verdict.ts';
+import { fixture_copy } from './helpers.ts';
+
+const root = fixture_copy();
+afterAll(() => remove_scratch(root));
+
+const F = 'exercises/04-streaming-dma/driver.ts';
+const site = (label: string, line: number, col: number) => ({ label, file: F, line, col });
+
+function diag(code: string, lines: string[], sites: VerdictDiagnostic['sites'] = [], lesson?: string): VerdictDiagnostic {
+  const s = sites[0];
+  return { code, message: lines.join('\n'), file: s?.file ?? null, line: s?.line ?? null, col: s?.col ?? null, origin: 'dmalab', lines, sites, ...(lesson ? { lesson } : {}) };
+}
+
+function failing(name: string, diagnostics: VerdictDiagnostic[], report: Partial<TestReport> = {}): TestVerdict {
+  const message = `${diagnostics.length} problems [machine x86, seed 0x5eed]: ${codes_line(diagnostics.map((d) => d.code))}`;
+  return {
+    name, passed: false, state: 'failed', ms: 1, message, error: { kind: 'assertion', message }, diagnostics,
+    report: { shape: 'x86', seed: 0x5eed, diagnostics: [], dmesg: [], trace: [], ...report },
+  };
+}
+
+// dma-debug's leak report as the sim gives it: one site per leaked entry, all made at the same
+// line, then dma-debug's own "Mapped at" for the entry it printed.
+const LEAK = diag('DMA_LEAK_AT_UNBIND', [
+  'DMA-API: pci 0000:00:03.0: device driver has pending DMA allocations while released from device [count=4]',
+  'One of leaked entries details: [device address=0x00000000047d9000] [size=4096 bytes] [mapped with DMA_FROM_DEVICE] [mapped as single]',
+], [
+  site('Leaked (single, 4096 bytes) mapped at', 96, 18), site('Leaked (single, 4096 bytes) mapped at', 96, 18),
+  site('Leaked (single, 4096 bytes) mapped at', 96, 18), site('Leaked (single, 4096 bytes) mapped at', 96, 18),
+  site('Mapped at', 96, 18),
+]);
+
+describe('each thing once', () => {
+  test('identical lines collapse to one with (×N); runs only, so order is kept', () => {
+    expect(collapse_repeats(['a', 'a', 'a', 'b', 'a'])).toEqual(['a (×3)', 'b', 'a']);
+    expect(codes_line(['KFREE_MAPPED', 'CPU_ACCESS_DEVICE_OWNED', 'KFREE_MAPPED'])).toBe('KFREE_MAPPED (×2), CPU_ACCESS_DEVICE_OWNED');
+  });
+
+  test('a leak list: four identical sites as one line (×4), and no "Mapped at" it already names', () => {
+    const out = diagnostic_lines(LEAK, PLAIN);
+    expect(out).toEqual([
+      LEAK.lines[0],
+      '    ' + LEAK.lines[1],
+      `Leaked (single, 4096 bytes) mapped at: ${F}:96:18 (×4)`,
+    ]);
+  });
+
+  test('sites of different sizes at one line stay apart; a site elsewhere is printed', () => {
+    const d = diag('DMA_LEAK_AT_UNBIND', ['DMA-API: leaked'], [
+      site('Leaked (single, 4096 bytes) mapped at', 96, 18), site('Leaked (single, 100 bytes) mapped at', 96, 18),
+      site('Leaked (single, 4096 bytes) mapped at', 96, 18), site('Mapped at', 96, 18), site('Unmapped at', 104, 3),
+    ]);
+    expect(diagnostic_lines(d, PLAIN).slice(1)).toEqual([
+      `Leaked (single, 4096 bytes) mapped at: ${F}:96:18 (×2)`,
+      `Leaked (single, 100 bytes) mapped at: ${F}:96:18`,
+      `Unmapped at: ${F}:104:3`,
+    ]);
+  });
+
+  test('a site the diagnostic\'s lines already name is not printed again', () => {
+    const d = diag('LEAK_RESOURCES', ['dmalab: edu: driver left 1 resource behind at unbind:', `dmalab:   pci_iomap() BAR 0 taken at ${F}:73:17 (edu_probe)`], [site('pci_iomap() taken at', 73, 17)]);
+    expect(diagnostic_lines(d, PLAIN)).toHaveLength(2);
+  });
+
+  test('a failed data check the test also reported as a finding is printed once; one it did not, with →', () => {
+    const said = 'the buffer after edu_dma() returned: 4096 of 4096 bytes differ (first at offset 0: got 0x00, expected 0x01)';
+    const other = 'what edu read: 1 of 100 bytes differ (first at offset 7: got 0x00, expected 0x08)';
+    const t = failing('x', [diag('DATA_MISMATCH', [`dmalab: ${said}`])], { data: [said, other] });
+    const out = format_test_detail(t, PLAIN, '');
+    expect(out.split(said).length - 1).toBe(1);
+    expect(out).toContain(`→ ${other}\n`);
+  });
+});
+
+describe('the watcher\'s screen', () => {
+  const tests = ['first', 'second', 'third'].map((n) => failing(`${n} test`, [LEAK], { lesson: 'lessons/01-add.md#the-exercise' }));
+  const v: Verdict = { event: 'verdict', exercise: '01-add', variant: 'exercise', passed: false, ms: 5, tests, errors: [] };
+
+  test('the first two failing tests in full, one line for the others; `d` shows all of them', async () => {
+    const course = await load_course(root);
+    const ex = course.exercises[0]!;
+    const state = { done: 0, hints_shown: 0, status: '', notice: '', cols: 100 };
+    const full = (s: string) => s.split('\n').filter((l) => l.startsWith('   seed 0x5eed · machine x86')).length;
+    const brief = verdict_screen(course, ex, v, state, PLAIN);
+    expect(full(brief)).toBe(2);
+    expect(brief).toContain(' ✗ third test\n   DMA_LEAK_AT_UNBIND\n');
+    expect(brief).toContain(' h hint · l lesson · n next · r rerun · d all failing tests in full · q quit\n');
+    const all = verdict_screen(course, ex, v, { ...state, all_details: true }, PLAIN);
+    expect(full(all)).toBe(3);
+    expect(all).not.toContain('   DMA_LEAK_AT_UNBIND\n');
+    expect(all).toContain(' d details of the first 2 only · q quit\n');
+    expect(format_verdict_body(v, PLAIN, { details: Infinity })).toBe(format_verdict_body(v, PLAIN, { details: 3 }));
+  });
+
+  test('the lesson pointer is the section the report chose', async () => {
+    const course = await load_course(root);
+    const t = failing('a', [diag('X', ['x'], [], 'lessons/01-add.md#elsewhere')], { lesson: 'lessons/01-add.md#the-exercise' });
+    expect(lesson_pointer(course, { ...v, tests: [t] })).toBe('lessons/01-add.md § "The exercise"');
+    expect(format_test_detail(t, PLAIN, '')).toContain('read lessons/01-add.md#the-exercise');
+  });
+});
