@@ -34,6 +34,9 @@ export interface WarmPoolOptions {
   output?: 'inherit' | 'ignore';
 }
 
+/** Extra time a run may take to load before its first test starts (see createPoolWorker). */
+const LOAD_ALLOWANCE_MS = 2000;
+
 /** What a test worker says about each hidden test as it runs (announce.ts). */
 export type TestAnnouncement =
   | { __dmalab_test__: 'start'; file: string; id: string; name: string }
@@ -244,19 +247,31 @@ export class WarmPool {
               pool.running.set(cp, performance.now());
               const files = message.context.files.map((f) => f.filepath);
               const limit = pool.timeout_ms;
-              clear();
-              timer = setTimeout(() => {
+              const kill = () => {
                 if (!alive(cp)) return;
                 for (const f of files) pool.timed_out.set(f, limit);
                 pool.stats.killed++;
                 cp.kill('SIGKILL');
-              }, limit);
+              };
+              // The limit is for the learner's code, not for loading it: it starts with the
+              // first test. Loading (a cold worker, a first compile) gets LOAD_ALLOWANCE_MS more,
+              // which still stops a loop at a driver's top level.
+              clear();
+              timer = setTimeout(kill, limit + LOAD_ALLOWANCE_MS);
+              const first_test = (m: unknown) => {
+                if (!is_announcement(m) || m.__dmalab_test__ !== 'start' || !files.includes(m.file)) return;
+                cp.off('message', first_test);
+                clear();
+                timer = setTimeout(kill, limit);
+              };
+              cp.on('message', first_test);
               const done = (m: any) => {
                 if (m?.__vitest_worker_response__ && m.type === 'testfileFinished') {
                   pending--;
                   pool.running.delete(cp);
                   clear();
                   cp.off('message', done);
+                  cp.off('message', first_test);
                 }
               };
               cp.on('message', done);

@@ -180,6 +180,11 @@ describe('a driver that spins', () => {
       }
       const first = spun[0]!.diagnostics.find((d) => d.code === 'SOFT_LOCKUP')!;
       expect(first.sites).toContainEqual(expect.objectContaining({ label: 'Stuck at', file: 'exercises/01-mmio-and-probe/driver.ts', line: 55 }));
+      // A cold worker too (a one-shot run with the watcher's limit): loading does not count.
+      const r = cli(['verify', '--root', spin_root, '--json', '--only', '01', '--timeout', '3']);
+      const cold = (r.events.filter((e) => e.event === 'verdict') as Verdict[])[0]!;
+      expect(cold.timed_out_s, JSON.stringify(cold.errors)).toBeUndefined();
+      expect(cold.tests.filter((t) => !t.passed).length).toBe(spun.length);
     } finally {
       remove_scratch(spin_root);
     }
