@@ -113,7 +113,7 @@ export class DriverCore {
       // handlers the driver left behind.
       for (const { irq, action } of M.irq.take_leaked(dev)) {
         M.diag.report('IRQ_LEAK_AT_UNBIND', [`remove_proc_entry: removing non-empty directory 'irq/${irq}', leaking at least '${action.name}'`],
-          { warn: 'fs/proc/generic.c:740 remove_proc_entry+0xd5/0xe8', sites: [['request_irq() at', action.site]] });
+          { warn: 'fs/proc/generic.c:740 remove_proc_entry+0xd5/0xe8', sites: [['request_irq() at', action.site]], kernel_path: true });
         // The kernel has said it, with the line: not listed again among dmalab's leaks.
         unhold(dev, find_held(dev, 'request_irq()', `irq ${irq} (${action.name})`));
       }

@@ -541,7 +541,7 @@ export class DmaDebug {
       `One of leaked entries details: [device address=0x${x016(this.e_addr[e]!)}] [size=${this.e_size[e]} bytes] [mapped with ${DIR_NAME[this.e_dir[e]!]}] [mapped as ${TYPE_NAME[this.e_type[e]!]}]`;
     const lines = text.split('\n').map((l, i) => (i === 0 ? `DMA-API: ${dev_driver_string(dev)} ${dev_name(dev)}: ${l}` : l));
     const sites: [string, Site][] = list.map((x) => [`Leaked (${TYPE_NAME[this.e_type[x]!]}, ${this.e_size[x]} bytes) mapped at`, this.e_site[x]!]);
-    M.diag.report('DMA_LEAK_AT_UNBIND', lines, { sites, warn: warn_at('C-L1'), mapped_at: this.e_site[e]! });
+    M.diag.report('DMA_LEAK_AT_UNBIND', lines, { sites, warn: warn_at('C-L1'), mapped_at: this.e_site[e]!, kernel_path: true });
   }
 
   /** dmalab: a failed probe must undo its mappings; the kernel only checks at unbind. */

@@ -129,7 +129,8 @@ function check_dir(dir: number, where: keyof typeof MAPPING_C_BUG, site: Site): 
 function mask_ok(dev: device, site: Site, what: string, maps = true): boolean {
   if (maps && dev.dma_mask === null) {
     M.diag.report('DMA_NO_MASK', [], {
-      warn: warn_at('DMA_NO_MASK'), once: `nomask:${dev.id}`, sites: [['Called at', site]],
+      warn: warn_at(what === 'dma_map_sg' ? 'DMA_NO_MASK_SG' : what === 'dma_map_resource' ? 'DMA_NO_MASK_RESOURCE' : 'DMA_NO_MASK'),
+      once: `nomask:${dev.id}`, sites: [['Called at', site]],
       notes: [`dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: ${what === 'dma_map' ? 'a DMA mapping' : `${what}()`} on a device without a DMA mask (dev->dma_mask is NULL): it fails`],
     });
     return false;

@@ -29,7 +29,9 @@ export function bus_dma(fn: PciFn, addr: number, buf: Uint8Array, off: number, l
       warned_master.add(dev);
       M.diag.report('DMA_NO_BUS_MASTER', [
         `dmalab: ${dev.driver?.name ?? 'pci'} ${dev.init_name}: the device tried to ${write ? 'write' : 'read'} memory by DMA, but bus mastering is off`,
-        'dmalab: call pci_set_master() in probe (after pci_enable_device); without it the device cannot reach memory',
+        fn.master_was_on
+          ? 'dmalab: bus mastering had been turned off again (pci_clear_master() or pci_disable_device(), in remove?) while the device still had a transfer to do: wait for it to finish first'
+          : 'dmalab: call pci_set_master() in probe (after pci_enable_device); without it the device cannot reach memory',
       ], { sites: [['Transfer started at', started]] });
     }
     if (!write) buf.fill(0xff, off, off + len);

@@ -77,8 +77,15 @@ export class PciFn implements IrqSource {
     if (size === 1) this.cfg.setUint8(off, v);
     else if (size === 2) this.cfg.setUint16(off, v, true);
     else this.cfg.setUint32(off, v >>> 0, true);
-    if (off <= PCI_COMMAND + 1 && off + size > PCI_COMMAND) M.irq.level_changed(this.intx);
+    if (off <= PCI_COMMAND + 1 && off + size > PCI_COMMAND) {
+      if (this.master_enabled()) this.master_was_on = true;
+      M.irq.level_changed(this.intx);
+    }
   }
+
+  /** Bus mastering was on at some point (so a DMA with it off came after the driver, or
+   *  pci_disable_device(), turned it off again). */
+  master_was_on = false;
 
   command(): number {
     return this.cfg.getUint16(PCI_COMMAND, true);

@@ -34,6 +34,9 @@ export interface ReportOpts {
   notes?: string[];
   /** The lines already say where (a list of leaks with their sites): do not repeat them. */
   sites_in_text?: boolean;
+  /** The WARN fires in the kernel's own path (unbind, a notifier), not in a driver call: its
+   *  call trace has no driver frame, though the sites still say where things were taken. */
+  kernel_path?: boolean;
 }
 
 export class DiagLog {
@@ -78,7 +81,7 @@ export class DiagLog {
 
   private print(d: Diagnostic, o: ReportOpts): void {
     const out: string[] = [];
-    const cur = d.sites[0]?.site;
+    const cur = o.kernel_path ? undefined : d.sites[0]?.site;
     const own = d.lines.slice(0, d.lines.length - (o.notes?.length ?? 0));
     if (o.warn) {
       out.push('------------[ cut here ]------------');

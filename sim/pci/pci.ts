@@ -11,6 +11,7 @@ import { new_device, hold, unhold, find_held, dev_name, type device, type device
 import { devres_add } from '../base/devres.ts';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, type PciFn, type PciModel } from '../hw/pci.ts';
 import { ioremap, iounmap_site, type iomem } from '../io/io.ts';
+import { warn_at } from '../dma/warn-sites.ts';
 
 export const PCI_ANY_ID = 0xffffffff;
 export const IORESOURCE_MEM = 0x200, IORESOURCE_IO = 0x100;
@@ -206,9 +207,12 @@ function enable(pdev: pci_dev, site: Site): number {
 
 function disable(pdev: pci_dev, site: Site): void {
   if (pdev._enable_cnt <= 0) {
-    M.printk(4, '------------[ cut here ]------------');
-    M.printk(4, `${pdev.driver?.name ?? 'pci'} ${pci_name(pdev)}: disabling already-disabled device`);
-    void site;
+    // dev_WARN_ONCE(): once per boot; the count is not decremented below zero here (the kernel
+    // does, and the next enable then does nothing: worse, and not worth modelling).
+    M.diag.report('PCI_DISABLE_UNBALANCED', [`${pdev.driver?.name ?? 'pci'} ${pci_name(pdev)}: disabling already-disabled device`], {
+      warn: warn_at('PCI_DISABLE_DISABLED'), once: 'pci_disable_device', sites: [['Disabled at', site]],
+      notes: ['dmalab: pci_disable_device() without a matching pci_enable_device(): each disable undoes exactly one enable'],
+    });
     return;
   }
   unhold(pdev.dev, find_held(pdev.dev, 'pci_enable_device()'));

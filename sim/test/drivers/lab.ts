@@ -314,6 +314,14 @@ export function lab_unmap_resource(l: lab, h: number, len: number, dir: number):
 export function lab_request_regions_again(l: lab): number {
   return pci_request_regions(l.pdev, 'edu_lab');
 }
+/** pci_disable_device(), as remove does. */
+export function lab_disable(l: lab): void {
+  pci_disable_device(l.pdev);
+}
+/** pci_clear_master(), as remove does. */
+export function lab_clear_master(l: lab): void {
+  pci_clear_master(l.pdev);
+}
 /** A 16-bit write to the liveness register (edu takes 32-bit accesses there only). */
 export function lab_writew_liveness(l: lab, v: number): void {
   writew(v, l.bar + 0x04);

@@ -5,7 +5,7 @@
 // caught with its code, its message and the driver's call sites; the corrected one is clean, on
 // every shape where the bug exists.
 import { describe, expect, test } from 'vitest';
-import { pattern, compare, unbind, all_shapes, type ShapeName } from '../../testing/index.ts';
+import { pattern, compare, unbind, all_shapes, run_for_ms, type ShapeName } from '../../testing/index.ts';
 import { setup, drv, ram_bytes, count_equal, caught, clean, with_code } from './lab.ts';
 import * as L from '../drivers/lab.ts';
 
@@ -267,6 +267,16 @@ describe('DMA_NO_BUS_MASTER', () => {
     expect(count_equal(x.edu.dma_buf, 0xff)).toBe(4096);
     expect(with_code('DMA_NO_BUS_MASTER').length).toBe(1);
     // With bus mastering (the default probe) the same transfer is clean: the other tests.
+  });
+
+  test('bus mastering turned off while a transfer is pending: the driver is told it turned it off too early', () => {
+    const x = setup('x86');
+    const buf = drv(x, () => L.lab_alloc(4096));
+    const h = drv(x, (l) => L.lab_map(l, buf, 4096, L.DMA_FROM_DEVICE));
+    drv(x, (l) => L.lab_start(l, h, 4096, true));
+    drv(x, (l) => L.lab_clear_master(l));
+    run_for_ms(200);
+    caught('DMA_NO_BUS_MASTER', /^dmalab: edu_lab 0000:00:03\.0: the device tried to write memory by DMA, but bus mastering is off\ndmalab: bus mastering had been turned off again \(pci_clear_master\(\) or pci_disable_device\(\), in remove\?\) while the device still had a transfer to do/, ['Transfer started at']);
   });
 });
 

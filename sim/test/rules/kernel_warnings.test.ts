@@ -119,6 +119,21 @@ describe('PCI_REGION_BUSY', () => {
   });
 });
 
+describe('PCI_DISABLE_UNBALANCED', () => {
+  test('one pci_disable_device() too many: the kernel\'s dev_WARN_ONCE at the remove that did it; balanced is clean', () => {
+    const x = setup('x86');
+    drv(x, (l) => L.lab_disable(l));
+    expect(codes()).toEqual([]);
+    unbind(x.pdev); // remove disables again
+    caught('PCI_DISABLE_UNBALANCED', /^edu_lab 0000:00:03\.0: disabling already-disabled device\ndmalab: pci_disable_device\(\) without a matching pci_enable_device\(\)/, ['Disabled at']);
+    expect(dmesg().some((l) => l.includes('WARNING: CPU: 0 PID: 31 at drivers/pci/pci.c:2347 pci_disable_device+0x5d/0x7f'))).toBe(true);
+
+    const y = setup('x86');
+    unbind(y.pdev);
+    clean();
+  });
+});
+
 describe('DEVICE_GUEST_ERROR', () => {
   test('a 16-bit access to a 32-bit edu register is ignored, as QEMU logs it; the 32-bit access works', () => {
     const x = setup('x86');
