@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   const diags = m.diag.list;
   process.stdout.write(`== the checker: ${diags.length ? `${diags.length} diagnostic${diags.length > 1 ? 's' : ''}` : 'nothing to report'}\n`);
   for (const d of diags) {
-    process.stdout.write(`   ${d.code}${d.count > 1 ? ` (x${d.count})` : ''}: ${d.lines.find((l) => l && !l.startsWith('---')) ?? ''}\n`);
+    process.stdout.write(`   ${d.code}${d.count > 1 ? ` (×${d.count})` : ''}: ${d.lines.find((l) => l && !l.startsWith('---')) ?? ''}\n`);
     for (const s of d.sites) process.stdout.write(`      ${s.label}: ${sim.site_str(s.site)} (${s.site.fn})\n`);
   }
   process.stdout.write(`== trace (last ${values.trace} events)\n`);

@@ -7,6 +7,8 @@ export interface CallSite {
   file: string;
   line: number;
   col: number;
+  /** the driver function the site is in (absent in reports from before it was recorded) */
+  fn?: string;
 }
 
 export interface Diagnostic {

@@ -107,4 +107,15 @@ describe('the watcher\'s screen', () => {
     expect(lesson_pointer(course, { ...v, tests: [t] })).toBe('lessons/01-add.md § "The exercise"');
     expect(format_test_detail(t, PLAIN, '')).toContain('read lessons/01-add.md#the-exercise');
   });
+
+  test('a run killed by the time limit points at the section on hangs', async () => {
+    const course = await load_course(root);
+    const hung: TestVerdict = { name: 'a', passed: false, diagnostics: [] };
+    expect(lesson_pointer(course, { ...v, tests: [hung], timed_out_s: 3 })).toContain('lessons/00-how-this-course-works.md');
+  });
+
+  test('a call site names the driver function it is in', () => {
+    const d = diag('X', ['x'], [{ ...site('Mapped at', 96, 18), fn: 'edu_dma' }]);
+    expect(diagnostic_lines(d, PLAIN)).toEqual(['x', `Mapped at: ${F}:96:18 (edu_dma)`]);
+  });
 });

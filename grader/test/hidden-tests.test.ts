@@ -126,8 +126,8 @@ describe('what the grader prints for a test', () => {
     const out = detail(t);
     const leak = out.slice(out.indexOf('pending DMA allocations'));
     const block = leak.slice(0, leak.indexOf('dmesg'));
-    expect(block).toContain('Leaked (single, 4096 bytes) mapped at: exercises/04-streaming-dma/driver.ts:96:18 (×2)');
-    expect(block).toContain('Leaked (single, 100 bytes) mapped at: exercises/04-streaming-dma/driver.ts:96:18 (×2)');
+    expect(block).toContain('Leaked (single, 4096 bytes) mapped at: exercises/04-streaming-dma/driver.ts:96:18 (edu_dma) (×2)');
+    expect(block).toContain('Leaked (single, 100 bytes) mapped at: exercises/04-streaming-dma/driver.ts:96:18 (edu_dma) (×2)');
     expect(block).not.toContain('\nMapped at:');
     const lines = out.split('\n');
     expect(lines.filter((l) => l.startsWith('Leaked ('))).toHaveLength(2);

@@ -97,7 +97,7 @@ export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
   // Say each place once: a leak list names its sites in its lines, and a site such as dma-debug's
   // "Mapped at" may repeat what a more specific one ("Leaked (single, 4096 bytes) mapped at")
   // already said.
-  const sites: { label: string; where: string; n: number }[] = [];
+  const sites: { label: string; where: string; fn?: string; n: number }[] = [];
   for (const s of d.sites) {
     const where = `${s.file}:${s.line}:${s.col}`;
     if (d.lines.some((l) => l.includes(where))) continue;
@@ -108,9 +108,9 @@ export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
     }
     const label = s.label.toLowerCase();
     if (sites.some((p) => p.where === where && p.label.toLowerCase().includes(label))) continue;
-    sites.push({ label: s.label, where, n: 1 });
+    sites.push({ label: s.label, where, fn: s.fn && s.fn !== '<anonymous>' ? s.fn : undefined, n: 1 });
   }
-  for (const p of sites) out.push(`${p.label}: ${st.bold(p.where)}${p.n > 1 ? ` (×${p.n})` : ''}`);
+  for (const p of sites) out.push(`${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
   return out;
 }
 

@@ -67,6 +67,8 @@ export function lesson_pointer(course: Course, v: Verdict): string | undefined {
     const l = test_lesson(t);
     if (l) return section_name(course, l);
   }
+  // Killed by the time limit before any test could say more: the section on hangs.
+  if (v.timed_out_s) return section_name(course, 'lessons/00-how-this-course-works.md#timeouts');
   return undefined;
 }
 

@@ -145,7 +145,7 @@ export function ground_truth_lines(lines = dmesg()): string[] {
 export interface TestReport {
   shape: string;
   seed: number;
-  diagnostics: { code: string; origin: string; lines: string[]; sites: { label: string; file: string; line: number; col: number }[]; lesson: string; time_ns: number; count: number }[];
+  diagnostics: { code: string; origin: string; lines: string[]; sites: { label: string; file: string; line: number; col: number; fn: string }[]; lesson: string; time_ns: number; count: number }[];
   dmesg: string[];
   trace: string[];
   data?: string[];
@@ -159,7 +159,7 @@ export function report(data: string[] = [], lesson?: string, dmesg_tail = 40, tr
     seed: m.seed,
     diagnostics: m.diag.list.map((d) => ({
       code: d.code, origin: d.origin, lines: d.lines, lesson: d.lesson, time_ns: d.time_ns, count: d.count,
-      sites: d.sites.map((s) => ({ label: s.label, file: s.site.file, line: s.site.line, col: s.site.col })),
+      sites: d.sites.map((s) => ({ label: s.label, file: s.site.file, line: s.site.line, col: s.site.col, fn: s.site.fn })),
     })),
     dmesg: m.dmesg.lines.slice(-dmesg_tail).map(stamp),
     trace: m.trace.tail(trace_tail),
