@@ -44,10 +44,13 @@ describe('registers', () => {
   }
 });
 
+/** The offsets edu has a writable register at (sim/hw/edu.ts's register map). */
+const EDU_WRITABLE = new Set([0x04, 0x08, 0x20, 0x60, 0x64, 0x80, 0x88, 0x90, 0x98]);
+
 /** What the driver asked of edu's factorial engine, as seen at edu's registers (for the
  *  findings' wording only: it changes nothing edu does). */
 function watch_factorials(edu: Edu) {
-  const seen = { started: 0, started_with_irq: 0, asked: 0, status_reads: 0 };
+  const seen = { started: 0, started_with_irq: 0, asked: 0, status_reads: 0, stray: -1 };
   const bar = edu.bars[0]!;
   const read = bar.read.bind(bar), write = bar.write.bind(bar);
   bar.read = (off, size) => {
@@ -55,6 +58,7 @@ function watch_factorials(edu: Edu) {
     return read(off, size);
   };
   bar.write = (off, size, v) => {
+    if (!EDU_WRITABLE.has(off) && seen.stray < 0) seen.stray = off;
     if (off === EDU_REG_STATUS && v & EDU_STATUS_IRQFACT) seen.asked++;
     if (off === EDU_REG_FACT && !(edu.status & EDU_STATUS_COMPUTING)) {
       seen.started++;
@@ -89,7 +93,7 @@ describe('the factorial engine and its interrupt', () => {
           // Say why from what edu saw: no factorial started, none asked for the interrupt, or
           // the driver polled instead of waiting.
           const why = seen.started < calls
-            ? `${seen.started ? `edu started only ${seen.started} of them` : 'edu never started a factorial to raise it'}; check the register edu_factorial() writes n to (EDU_REG_FACT, 0x08)${seen.asked ? '' : ', and that it asks for the interrupt (EDU_STATUS_IRQFACT in the status register)'}`
+            ? `${seen.started ? `edu started only ${seen.started} of them` : 'edu never started a factorial to raise it'}; ${seen.stray >= 0 ? `the driver wrote to offset 0x${seen.stray.toString(16)}, where edu has no register: n goes to EDU_REG_FACT, offset 0x08` : 'check the register edu_factorial() writes n to (EDU_REG_FACT, 0x08)'}${seen.asked ? '' : ', and that it asks for the interrupt (EDU_STATUS_IRQFACT in the status register)'}`
             : seen.started_with_irq < seen.started
               ? `edu raises it only for a factorial started with EDU_STATUS_IRQFACT set in the status register, and ${seen.started_with_irq ? `only ${seen.started_with_irq} of the ${seen.started} were` : seen.started === 1 ? 'it was not' : `none of the ${seen.started} were`}`
               : 'each factorial was started with EDU_STATUS_IRQFACT set: is the handler on pdev.irq, and does it acknowledge the interrupt?';
