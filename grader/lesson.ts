@@ -5,6 +5,9 @@ import MarkdownIt from 'markdown-it';
 import { type Course, paths } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
 import { COLOR, PLAIN, type Style, use_color } from './ui/format.ts';
+import { slug } from './lib/slug.ts';
+
+export { slug };
 
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 type Token = ReturnType<typeof md.parse>[number];
@@ -13,16 +16,6 @@ export interface RenderOptions {
   /** undefined: decide from the terminal and NO_COLOR */
   color?: boolean;
   width?: number;
-}
-
-/** GitHub-style heading anchor: 'Who owns the buffer?' → 'who-owns-the-buffer';
- *  punctuation goes, except '-' and '_' ('sync_for_device' stays). */
-export function slug(s: string): string {
-  return s
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
 }
 
 /** The headings of a markdown text, with their anchors (for "lesson § …" pointers). */

@@ -3,11 +3,13 @@
 // results), attach it all for the grader (docs/contracts.md §3), and fail with a message
 // written for the learner.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import * as sim from '#sim/testing';
 import type { Code, Diagnostic, MachineOptions, pci_dev, pci_driver, ShapeName } from '#sim/testing';
 import type { FaultKind } from '../../../sim/kernel/fault.ts';
 import { attach_report, type TestReport } from '../../lib/report.ts';
+import { section_naming } from '../../lib/slug.ts';
 
 type Ctx = Parameters<typeof attach_report>[0];
 
@@ -167,13 +169,24 @@ const REPO = new URL('../../../', import.meta.url);
 
 /** The lesson section to read: the first diagnostic that failed the test says what went wrong,
  *  so its section comes first; the test's own section when none did (or its lesson is not
- *  written yet). */
+ *  written yet). A code explained in a later lesson than the test's, but also in the test's own
+ *  lesson, points into the test's lesson: the learner has read that one. */
 export function lesson_for(failing: Listed[], test_lesson: string | undefined): string | undefined {
+  const own = test_lesson?.split('#')[0];
   for (const d of failing) {
     const file = d.lesson?.split('#')[0];
-    if (file && existsSync(new URL(file, REPO))) return d.lesson;
+    const written = !!file && existsSync(new URL(file, REPO));
+    if (own && file !== own && (!written || lesson_number(file!) > lesson_number(own))) {
+      const anchor = section_naming(fileURLToPath(new URL(own, REPO)), d.code);
+      if (anchor) return `${own}#${anchor}`;
+    }
+    if (written) return d.lesson;
   }
   return test_lesson;
+}
+
+function lesson_number(file: string): number {
+  return Number(/(\d+)-[^/]*$/.exec(file)?.[1] ?? -1);
 }
 
 /**
