@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { load_course } from '../course.ts';
 import type { TestReport } from '../lib/report.ts';
 import { remove_scratch } from '../scratch.ts';
-import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_body } from '../ui/format.ts';
+import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_body, format_verdict_brief } from '../ui/format.ts';
 import { lesson_pointer, verdict_screen } from '../ui/screen.ts';
 import type { TestVerdict, Verdict, VerdictDiagnostic } from '../verdict.ts';
 import { fixture_copy } from './helpers.ts';
@@ -110,12 +110,18 @@ describe('the watcher\'s screen', () => {
 
   test('a run killed by the time limit points at the section on hangs', async () => {
     const course = await load_course(root);
-    const hung: TestVerdict = { name: 'a', passed: false, diagnostics: [] };
+    const hung: TestVerdict = { name: 'a', passed: false, state: 'failed', ms: 0, diagnostics: [] };
     expect(lesson_pointer(course, { ...v, tests: [hung], timed_out_s: 3 })).toContain('lessons/00-how-this-course-works.md');
   });
 
   test('a call site names the driver function it is in', () => {
     const d = diag('X', ['x'], [{ ...site('Mapped at', 96, 18), fn: 'edu_dma' }]);
     expect(diagnostic_lines(d, PLAIN)).toEqual(['x', `Mapped at: ${F}:96:18 (edu_dma)`]);
+  });
+
+  test('verify\'s one-line form names the driver function of each call site too', () => {
+    const d = diag('X', ['x happened'], [{ ...site('Mapped at', 96, 18), fn: 'edu_dma' }]);
+    const out = format_verdict_brief({ ...v, tests: [failing('a', [d])] }, '');
+    expect(out).toContain(`    X at ${F}:96:18 (edu_dma): x happened`);
   });
 });

@@ -174,7 +174,10 @@ export function format_verdict_brief(v: Verdict, ind = '  '): string {
   for (const e of v.errors) s += `${ind}${e.kind}: ${first_line(e.message)}${e.file ? ` (${loc(e)})` : ''}\n`;
   for (const t of v.tests.filter((x) => !x.passed && x.state !== 'skipped')) {
     s += `${ind}✗ ${t.name}${t.message ? ': ' + first_line(t.message) : ''}\n`;
-    for (const d of t.diagnostics) s += `${ind}    ${d.code}${d.file ? ` at ${loc(d)}` : ''}: ${first_line(d.message)}\n`;
+    for (const d of t.diagnostics) {
+      const fn = d.sites?.[0]?.fn;
+      s += `${ind}    ${d.code}${d.file ? ` at ${loc(d)}${fn ? ` (${fn})` : ''}` : ''}: ${first_line(d.message)}\n`;
+    }
   }
   return s;
 }
