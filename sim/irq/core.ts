@@ -236,7 +236,8 @@ export class IrqCore {
     M.diag.report('IRQ_NOBODY_CARED', [
       `irq ${d.irq}: nobody cared (try booting with the "irqpoll" option)`,
       'handlers:',
-      ...d.actions.map((a) => `[<${'0'.repeat(16)}>] ${a.handler?.name || 'irq_default_primary_handler'}`),
+      // %p hashes the pointer (a 32-bit hash, zero-extended); %ps adds the module's name.
+      ...d.actions.map((a) => `[<${hashed_ptr(a.handler?.name ?? '')}>] ${a.handler?.name ? `${a.handler.name} [${a.name}]` : 'irq_default_primary_handler'}`),
       `Disabling IRQ #${d.irq}`,
     ], { sites: d.actions.map((a) => ['request_irq() at', a.site] as [string, Site]) });
   }
@@ -249,4 +250,12 @@ export class IrqCore {
       `Disabling IRQ #${d.irq}`,
     ], { sites: (claimed ? [claimed] : d.actions).map((a) => [`request_irq() of '${a.name}' at`, a.site] as [string, Site]) });
   }
+}
+
+/** What %p prints for a function pointer: the kernel hashes pointers with a boot-time key, so
+ *  any stable 32-bit value will do; this one is FNV-1a of the name, the same on every run. */
+function hashed_ptr(name: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(16, '0');
 }

@@ -74,3 +74,16 @@ describe('IRQ_STORM', () => {
     clean();
   });
 });
+
+describe('IRQ_NOBODY_CARED', () => {
+  test.each(ALL)('%s: a level interrupt no handler claims: the kernel\'s report, each handler as the kernel prints it (hashed pointer, name and module)', (shape) => {
+    // The handler throws (and is taken off the line); edu keeps asserting it.
+    const x = setup(shape, { irq: true, handler: 'throws' });
+    drv(x, (l) => L.lab_raise(l, 1));
+    const d = caught('IRQ_NOBODY_CARED', new RegExp(`^irq ${x.pdev.irq}: nobody cared \\(try booting with the "irqpoll" option\\)\nhandlers:\n\\[<00000000[0-9a-f]{8}>\\] lab_irq \\[edu_lab\\]\nDisabling IRQ #${x.pdev.irq}$`), ['request_irq() at']);
+    expect(d.lines[2]).not.toBe('[<0000000000000000>] lab_irq [edu_lab]');
+
+    expect(with_code('IRQ_NOBODY_CARED').length).toBe(1);
+    // (An acknowledged interrupt is clean: 'a transfer completed by its interrupt' above.)
+  });
+});
