@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as sim from '#sim/testing';
 import { stamp } from '../sim/kernel/printk.ts';
 import type { pci_dev, pci_driver, ShapeName } from '#sim/testing';
+import { unique_sites } from './ui/format.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -79,8 +80,10 @@ async function main(): Promise<number> {
   const diags = m.diag.list;
   process.stdout.write(`== the checker: ${diags.length ? `${diags.length} diagnostic${diags.length > 1 ? 's' : ''}` : 'nothing to report'}\n`);
   for (const d of diags) {
-    process.stdout.write(`   ${d.code}${d.count > 1 ? ` (×${d.count})` : ''}: ${d.lines.find((l) => l && !l.startsWith('---')) ?? ''}\n`);
-    for (const s of d.sites) process.stdout.write(`      ${s.label}: ${sim.site_str(s.site)} (${s.site.fn})\n`);
+    const first = d.lines.find((l) => l && !l.startsWith('---')) ?? '';
+    process.stdout.write(`   ${d.code}${d.count > 1 ? ` (×${d.count})` : ''}: ${first}\n`);
+    const sites = unique_sites(d.sites.map((s) => ({ label: s.label, ...s.site })), [first]);
+    for (const p of sites) process.stdout.write(`      ${p.label}: ${p.where}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}\n`);
   }
   process.stdout.write(`== trace (last ${values.trace} events)\n`);
   for (const l of m.trace.tail(Number(values.trace))) process.stdout.write(l + '\n');

@@ -94,13 +94,22 @@ export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
   const out: string[] = [];
   const text = collapse_repeats(d.lines);
   text.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
-  // Say each place once: a leak list names its sites in its lines, and a site such as dma-debug's
-  // "Mapped at" may repeat what a more specific one ("Leaked (single, 4096 bytes) mapped at")
-  // already said.
+  for (const p of unique_sites(d.sites, d.lines)) out.push(`${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
+  return out;
+}
+
+type SiteLike = { label: string; file: string; line: number; col: number; fn?: string };
+
+/**
+ * Each place said once: a leak list names its sites in its lines, and a site such as dma-debug's
+ * "Mapped at" may repeat what a more specific one ("Leaked (single, 4096 bytes) mapped at")
+ * already said; the same label at the same place is counted. (`npm run try` lists them so too.)
+ */
+export function unique_sites(all: readonly SiteLike[], lines: readonly string[]): { label: string; where: string; fn?: string; n: number }[] {
   const sites: { label: string; where: string; fn?: string; n: number }[] = [];
-  for (const s of d.sites) {
+  for (const s of all) {
     const where = `${s.file}:${s.line}:${s.col}`;
-    if (d.lines.some((l) => l.includes(where))) continue;
+    if (lines.some((l) => l.includes(where))) continue;
     const same = sites.find((p) => p.label === s.label && p.where === where);
     if (same) {
       same.n++;
@@ -110,8 +119,7 @@ export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
     if (sites.some((p) => p.where === where && p.label.toLowerCase().includes(label))) continue;
     sites.push({ label: s.label, where, fn: s.fn && s.fn !== '<anonymous>' ? s.fn : undefined, n: 1 });
   }
-  for (const p of sites) out.push(`${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
-  return out;
+  return sites;
 }
 
 /** One failing test in full: message, diagnostics with sites, data, dmesg, trace, seed/shape. */
