@@ -27,7 +27,7 @@ export const exercises: Exercise[] = [
         expect: ['LEAK_RESOURCES'] },
       { id: 'no-enable', description: 'probe never calls pci_enable_device',
         edits: [{ find: '  let ret = pci_enable_device(pdev);\n  if (ret)\n    return ret;\n', replace: '  let ret = 0;\n' }],
-        expect: ['MMIO_DEVICE_DISABLED'] },
+        expect: ['MMIO_DEVICE_DISABLED', 'PCI_DISABLE_UNBALANCED'] },
       { id: 'wrong-offset', description: 'the factorial register at the wrong offset',
         edits: [{ find: 'const EDU_REG_FACT = 0x08;', replace: 'const EDU_REG_FACT = 0x0c;' }],
         expect: ['WRONG_RESULT'] },
