@@ -3,7 +3,7 @@
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
 import { run, probe_fault_sweep } from './lib/harness.ts';
-import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#sim';
+import { request_irq, free_irq, pci_enable_device, pci_disable_device, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#sim';
 import { M } from '#sim/testing';
 import type * as Solution from '../../solutions/01-mmio-and-probe/driver.ts';
 import type { Edu, ShapeName } from '#sim/testing';
@@ -112,9 +112,11 @@ describe('a shared interrupt line', () => {
       const { pdev } = r.plug_edu(3);
       const { pdev: other, gen } = r.plug_irqgen(7);
       if (other.irq !== pdev.irq) throw new Error('test setup: the two devices do not share a line');
-      // The other device's driver: claims its own interrupt, acknowledges it.
+      // The other device's driver: enables its device (which routes the line), claims its own
+      // interrupt, acknowledges it.
       let theirs = 0;
       const cookie = { name: 'irqgen' };
+      if (pci_enable_device(other)) throw new Error('test setup: pci_enable_device of the other device failed');
       request_irq(other.irq, () => { if (!gen.asserting()) return IRQ_NONE; gen.set(false); theirs++; return IRQ_HANDLED; }, IRQF_SHARED, 'irqgen', cookie);
       r.bind_ok(drv.edu_driver, pdev);
       const edu = pdev.dev.driver_data as Solution.edu_dev;
@@ -125,6 +127,7 @@ describe('a shared interrupt line', () => {
       r.expect_result('edu_factorial(edu, 5) with a shared line', r.call(pdev, 'edu_factorial()', () => drv.edu_factorial(edu, 5)), 120);
       r.unbind(pdev);
       free_irq(other.irq, cookie);
+      pci_disable_device(other);
     });
   });
 });

@@ -5,7 +5,7 @@ import { M } from '../kernel/machine.ts';
 import { HARDIRQ_OFFSET, KernelHalt } from '../kernel/sched.ts';
 import { T } from '../kernel/trace.ts';
 import { report_exception } from '../base/dd.ts';
-import type { device } from '../base/device.ts';
+import { find_held, unhold, type device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
 
 export const IRQ_NONE = 0, IRQ_HANDLED = 1, IRQ_WAKE_THREAD = 2;
@@ -41,6 +41,11 @@ export interface IrqDesc {
   unhandled: number;
   in_progress: boolean;
   disabled_by_storm: boolean;
+  /** Torn down (x86: the INTx GSI unmapped by the last pci_disable_device(); MSI: the vectors
+   *  freed): request_irq() fails, free_irq() finds nothing, until it is set up again. */
+  freed: boolean;
+  /** Enabled PCI functions routed to this INTx line (x86 keeps the GSI mapped while any is). */
+  users: number;
 }
 
 export class IrqCore {
@@ -51,7 +56,7 @@ export class IrqCore {
   line(irq: number, edge = false): IrqDesc {
     let d = this.descs.get(irq);
     if (!d) {
-      d = { irq, actions: [], sources: [], edge, pending: false, depth: 0, count: 0, unhandled: 0, in_progress: false, disabled_by_storm: false };
+      d = { irq, actions: [], sources: [], edge, pending: false, depth: 0, count: 0, unhandled: 0, in_progress: false, disabled_by_storm: false, freed: false, users: 0 };
       this.descs.set(irq, d);
     }
     return d;
@@ -95,7 +100,7 @@ export class IrqCore {
   }
 
   private wants_service(d: IrqDesc): boolean {
-    if (d.depth > 0 || d.disabled_by_storm || d.in_progress) return false;
+    if (d.freed || d.depth > 0 || d.disabled_by_storm || d.in_progress) return false;
     return d.edge ? d.pending : d.sources.some((s) => s.asserting());
   }
 
@@ -229,6 +234,38 @@ export class IrqCore {
       }
     }
     return out.reverse();
+  }
+
+  /**
+   * The descriptor of `irq` is freed (irq_free_descs): its /proc/irq directory goes, and a
+   * handler still installed is the kernel's remove_proc_entry() WARN, which names one of them.
+   * `site` is the driver's call that tore it down (its frame in the trace), or null when the
+   * kernel did it on its own (devres at unbind). The handlers stay on the dead descriptor, where
+   * no interrupt reaches them.
+   */
+  free_desc(irq: number, site: Site | null, how: string): void {
+    const d = this.descs.get(irq);
+    if (!d || d.freed) return;
+    d.freed = true;
+    const left = d.actions.splice(0);
+    const a = left[0];
+    if (!a) return;
+    M.diag.report('IRQ_LEAK_AT_UNBIND', [`remove_proc_entry: removing non-empty directory 'irq/${irq}', leaking at least '${a.name}'`], {
+      warn: 'fs/proc/generic.c:740 remove_proc_entry+0xd5/0xe8',
+      // Each teardown is its own event (a rebind that leaks again warns again).
+      distinct: true,
+      sites: [['request_irq() at', a.site], ...(site ? [[`${how} at`, site] as [string, Site]] : [])],
+      ...(site ? { frame: site } : { kernel_path: true }),
+      notes: [`dmalab: ${how}${site ? '' : ', run by devres at unbind,'} tore down irq ${irq} while '${a.name}' still had a handler on it: free_irq() it first`],
+    });
+    // The kernel has said it, with the line: not listed again among dmalab's leaks.
+    for (const x of left) if (x.dev) unhold(x.dev, find_held(x.dev, 'request_irq()', `irq ${irq} (${x.name})`));
+  }
+
+  /** Set up again (the GSI mapped, MSI vectors allocated): a fresh descriptor. */
+  renew_desc(irq: number): void {
+    const d = this.descs.get(irq);
+    if (d?.freed) Object.assign(d, { freed: false, depth: 0, count: 0, unhandled: 0, disabled_by_storm: false, pending: false });
   }
 
   private nobody_cared(d: IrqDesc): void {

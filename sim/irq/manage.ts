@@ -25,7 +25,7 @@ function setup(irq: number, handler: irq_handler_t | null, thread_fn: irq_handle
   flags: number, name: string, dev_id: unknown, site: Site): number {
   M.sched.might_sleep('kernel/irq/manage.c:2152', site);
   const d = M.irq.descs.get(irq);
-  if (!d || irq <= 0) return -EINVAL;
+  if (!d || irq <= 0 || d.freed) return -EINVAL;
   if ((flags & IRQF_SHARED) && !dev_id) return -EINVAL;
   if (!handler && !thread_fn) return -EINVAL;
   if (!handler && !(flags & IRQF_ONESHOT) && !d.edge) {
@@ -59,6 +59,8 @@ export function request_threaded_irq<T>(irq: number, handler: irq_handler_t<T> |
 function remove_action(irq: number, dev_id: unknown, site: Site, entry: string): string | null {
   M.sched.might_sleep('kernel/irq/manage.c:1923', site);
   const d = M.irq.descs.get(irq);
+  // A descriptor already torn down: irq_to_desc() finds nothing and free_irq() returns quietly.
+  if (d?.freed) return null;
   const i = d ? d.actions.findIndex((a) => a.dev_id === dev_id) : -1;
   if (!d || i < 0) {
     M.diag.report('IRQ_ALREADY_FREE', [`Trying to free already-free IRQ ${irq}`],

@@ -37,6 +37,8 @@ export interface ReportOpts {
   /** The WARN fires in the kernel's own path (unbind, a notifier), not in a driver call: its
    *  call trace has no driver frame, though the sites still say where things were taken. */
   kernel_path?: boolean;
+  /** The driver's call the WARN fired in, when it is not the first site (its trace frame). */
+  frame?: Site;
 }
 
 export class DiagLog {
@@ -81,7 +83,7 @@ export class DiagLog {
 
   private print(d: Diagnostic, o: ReportOpts): void {
     const out: string[] = [];
-    const cur = o.kernel_path ? undefined : d.sites[0]?.site;
+    const cur = o.kernel_path ? undefined : o.frame !== undefined ? resolve_site(o.frame) ?? undefined : d.sites[0]?.site;
     const own = d.lines.slice(0, d.lines.length - (o.notes?.length ?? 0));
     if (o.warn) {
       out.push('------------[ cut here ]------------');

@@ -57,6 +57,10 @@ export interface pci_dev {
   _regions: Map<number, HeldResource>;
   _iomaps: Map<number, HeldResource>;
   _irq_vecs: HeldResource | null;
+  /** @internal MSI vectors allocated (0 with INTx) */
+  _msi_vecs: number;
+  /** @internal pcim_enable_device()d: pci_is_managed() */
+  _managed: boolean;
 }
 
 export interface pci_driver {
@@ -94,7 +98,7 @@ export function pci_setup_device(fn: PciFn): pci_dev {
     dev, vendor: m.vendor, device: m.device, subsystem_vendor: m.subsystem_vendor ?? 0x1af4,
     subsystem_device: m.subsystem_device ?? 0x1100, class: m.class_code, revision: m.revision,
     devfn: fn.slot << 3 | fn.fn, irq: fn.intx, resource, msi_enabled: false, is_busmaster: false,
-    driver: null, _fn: fn, _enable_cnt: 0, _regions: new Map(), _iomaps: new Map(), _irq_vecs: null,
+    driver: null, _fn: fn, _enable_cnt: 0, _regions: new Map(), _iomaps: new Map(), _irq_vecs: null, _msi_vecs: 0, _managed: false,
   };
   by_fn.set(fn, pdev);
   M.printk(7, `pci ${fn.name}: [${m.vendor.toString(16).padStart(4, '0')}:${m.device.toString(16).padStart(4, '0')}] type 00 class 0x${m.class_code.toString(16).padStart(6, '0')}`);
@@ -200,12 +204,13 @@ function enable(pdev: pci_dev, site: Site): number {
       M.printk(6, `${pdev.driver?.name ?? 'pci'} ${pci_name(pdev)}: enabling device (${old.toString(16).padStart(4, '0')} -> ${nw.toString(16).padStart(4, '0')})`);
       pdev._fn.cfg_write(PCI_COMMAND, 2, nw);
     }
+    intx_map(pdev);
   }
   hold(pdev.dev, 'pci_enable_device()', `(enable count ${pdev._enable_cnt})`, site);
   return 0;
 }
 
-function disable(pdev: pci_dev, site: Site): void {
+function disable(pdev: pci_dev, site: Site, managed = false): void {
   if (pdev._enable_cnt <= 0) {
     // dev_WARN_ONCE(): once per boot; the count is not decremented below zero here (the kernel
     // does, and the next enable then does nothing: worse, and not worth modelling).
@@ -219,7 +224,26 @@ function disable(pdev: pci_dev, site: Site): void {
   if (--pdev._enable_cnt === 0) {
     pdev._fn.cfg_write(PCI_COMMAND, 2, cmd(pdev) & ~PCI_COMMAND_MASTER);
     pdev.is_busmaster = false;
+    intx_unmap(pdev, managed ? null : site);
   }
+}
+
+// x86 with ACPI maps a function's INTx pin to an IRQ when the first enable routes it
+// (acpi_pci_irq_enable) and unmaps it when the last disable does (acpi_pci_irq_disable ->
+// mp_unmap_irq), freeing the descriptor once no enabled function uses the line; arm64 (DT)
+// keeps its mapping. Measured on 6.1: tools/kernel-rig-cases/irq-leak.
+function intx_map(pdev: pci_dev): void {
+  if (M.shape.arch !== 'x86_64' || pdev.msi_enabled) return;
+  const d = M.irq.descs.get(pdev._fn.intx);
+  if (!d) return;
+  M.irq.renew_desc(d.irq);
+  d.users++;
+}
+function intx_unmap(pdev: pci_dev, site: Site | null): void {
+  if (M.shape.arch !== 'x86_64' || pdev.msi_enabled) return;
+  const d = M.irq.descs.get(pdev._fn.intx);
+  if (!d || d.users <= 0) return;
+  if (--d.users === 0) M.irq.free_desc(d.irq, site, 'pci_disable_device()');
 }
 
 export function pci_enable_device(pdev: pci_dev): number {
@@ -235,7 +259,13 @@ export function pci_disable_device(pdev: pci_dev): void {
 export function pcim_enable_device(pdev: pci_dev): number {
   const site = take_site(pcim_enable_device);
   const r = enable(pdev, site);
-  if (r === 0) devres_add(pdev.dev, 'pcim_enable_device', () => disable(pdev, site));
+  if (r === 0) {
+    pdev._managed = true;
+    devres_add(pdev.dev, 'pcim_enable_device', () => {
+      pdev._managed = false;
+      disable(pdev, site, true);
+    });
+  }
   return r;
 }
 export function pci_is_enabled(pdev: pci_dev): boolean {
@@ -388,21 +418,34 @@ export function pci_alloc_irq_vectors(pdev: pci_dev, min_vecs: number, max_vecs:
     fn.set_msi_enabled(true);
     pdev.msi_enabled = true;
     pdev.irq = fn.msi_base;
+    for (let i = 0; i < n; i++) M.irq.renew_desc(fn.msi_base + i);
+    pdev._msi_vecs = n;
     pdev._irq_vecs = hold(pdev.dev, 'pci_alloc_irq_vectors()', `${n} MSI vector${n > 1 ? 's' : ''} (irq ${fn.msi_base})`, site);
+    // A managed device's MSI vectors are freed by devres at unbind (pcim_setup_msi_release).
+    if (pdev._managed) devres_add(pdev.dev, 'pcim_msi_release', () => free_vectors(pdev, null));
     return n;
   }
   if (flags & PCI_IRQ_INTX && min_vecs <= 1) {
     pdev.irq = fn.intx;
     pdev._irq_vecs = hold(pdev.dev, 'pci_alloc_irq_vectors()', `INTx (irq ${fn.intx})`, site);
+    // Nothing to free for INTx; on a managed device nothing to forget either.
+    if (pdev._managed) devres_add(pdev.dev, 'pcim_intx_vectors', () => free_vectors(pdev, null));
     return 1;
   }
   return -ENOSPC;
 }
 export function pci_free_irq_vectors(pdev: pci_dev): void {
+  free_vectors(pdev, take_site(pci_free_irq_vectors));
+}
+/** `site` is the driver's call, or null when devres does it (a pcim_enable_device()d device). */
+function free_vectors(pdev: pci_dev, site: Site | null): void {
   if (!pdev._irq_vecs) return;
   unhold(pdev.dev, pdev._irq_vecs);
   pdev._irq_vecs = null;
   if (pdev.msi_enabled) {
+    // pci_disable_msi() frees the vectors' descriptors (measured: irq-leak case A).
+    for (let i = 0; i < pdev._msi_vecs; i++) M.irq.free_desc(pdev._fn.msi_base + i, site, 'pci_free_irq_vectors()');
+    pdev._msi_vecs = 0;
     pdev._fn.set_msi_enabled(false);
     pdev.msi_enabled = false;
   }
