@@ -217,6 +217,16 @@ describe('IRQ_LEAK_AT_UNBIND', () => {
     clean();
   });
 
+  test('x86: disabling the device before free_irq(): the warning at the disable, and free_irq() then finds nothing and says nothing', () => {
+    const x = setup('x86', { irq: true });
+    drv(x, (l) => L.lab_disable(l));
+    const d = caught('IRQ_LEAK_AT_UNBIND', /leaking at least 'edu_lab'/, ['request_irq() at', 'pci_disable_device() at']);
+    expect(d.sites.map((s) => s.site.fn)).toEqual(['lab_probe', 'lab_disable']);
+    // remove: free_irq() of a freed descriptor returns quietly; its own disable is one too many.
+    unbind(x.pdev);
+    expect(codes()).toEqual(['IRQ_LEAK_AT_UNBIND', 'PCI_DISABLE_UNBALANCED']);
+  });
+
   test('x86: a line shared with a device still enabled stays mapped: no warning, dmalab lists the handler', () => {
     const x = setup('x86', { irq: true, remove_forgets: 'irq' });
     const { pdev: gp } = plug_irqgen();
