@@ -43,6 +43,8 @@ export interface VerdictDiagnostic {
   lines: string[];
   sites: Diagnostic['sites'];
   lesson?: string;
+  /** set when it happened more than once (the same complaint from the same lines) */
+  count?: number;
 }
 
 export interface TestVerdict {
@@ -86,6 +88,7 @@ export function to_verdict_diagnostic(d: Diagnostic): VerdictDiagnostic {
     lines: d.lines ?? [],
     sites: d.sites ?? [],
     ...(d.lesson ? { lesson: d.lesson } : {}),
+    ...((d.count ?? 1) > 1 ? { count: d.count } : {}),
   };
 }
 

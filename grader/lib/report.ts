@@ -22,6 +22,8 @@ export interface Diagnostic {
   lesson?: string;
   /** virtual time */
   time_ns: number;
+  /** how often it happened: the same complaint from the same lines is one record */
+  count?: number;
 }
 
 export interface TestReport {

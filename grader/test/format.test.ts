@@ -124,4 +124,10 @@ describe('the watcher\'s screen', () => {
     const out = format_verdict_brief({ ...v, tests: [failing('a', [d])] }, '');
     expect(out).toContain(`    X at ${F}:96:18 (edu_dma): x happened`);
   });
+
+  test('a diagnostic that happened more than once says how often, under its text', () => {
+    const d = { ...diag('X', ['DMA-API: x', 'second line'], [{ ...site('Synced at', 89, 3), fn: 'edu_receive' }]), count: 8 };
+    expect(diagnostic_lines(d, PLAIN)).toEqual(['DMA-API: x', '    second line', '    happened 8 times (the same, from the same lines)', `Synced at: ${F}:89:3 (edu_receive)`]);
+    expect(diagnostic_lines({ ...d, count: undefined }, PLAIN)).not.toContain('    happened 8 times (the same, from the same lines)');
+  });
 });

@@ -121,6 +121,14 @@ describe('summaries count and name every diagnostic listed', () => {
 });
 
 describe('what the grader prints for a test', () => {
+  test('a complaint repeated from the same lines is one diagnostic that says how often (verdict JSON: count)', () => {
+    const t = the_test(verdict('04-streaming-dma'), /swiotlb full/);
+    const full = t.diagnostics.filter((d) => d.code === 'SWIOTLB_FULL');
+    expect(full).toHaveLength(1);
+    expect(full[0]!.count).toBe(2);
+    expect(detail(t)).toMatch(/swiotlb buffer is full[^\n]*\n\s+happened 2 times \(the same, from the same lines\)\n/);
+  });
+
   test('a leak list: identical lines once with (×N), and no site line the list already names', () => {
     const t = the_test(verdict('04-streaming-dma'), /edu_dma\(\) moves 4096 and 100 bytes .*\(x86\)/);
     const out = detail(t);
