@@ -100,7 +100,9 @@ export class IrqCore {
   }
 
   private wants_service(d: IrqDesc): boolean {
-    if (d.freed || d.depth > 0 || d.disabled_by_storm || d.in_progress) return false;
+    // A line nobody has requested is shut down (masked at the irqchip, as __free_irq() leaves
+    // it when the last handler goes): a device asserting it interrupts no one.
+    if (d.freed || d.actions.length === 0 || d.depth > 0 || d.disabled_by_storm || d.in_progress) return false;
     return d.edge ? d.pending : d.sources.some((s) => s.asserting());
   }
 

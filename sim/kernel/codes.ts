@@ -62,7 +62,7 @@ export const CODES = {
   IRQ_ALREADY_FREE: { origin: 'kernel', lesson: L(L01, 'interrupts'), what: 'free_irq of an interrupt not requested' },
   IRQ_NOBODY_CARED: { origin: 'kernel', lesson: L(L01, 'interrupt-handlers'), what: 'no handler claimed an interrupt that kept firing' },
   PCI_REGION_BUSY: { origin: 'kernel', lesson: L(L01, 'claiming-the-device'), what: 'BAR already claimed' },
-  PCI_DISABLE_UNBALANCED: { origin: 'kernel', lesson: L(L01, 'remove'), what: 'pci_disable_device() of a device that is not enabled' },
+  PCI_DISABLE_UNBALANCED: { origin: 'kernel', lesson: L(L01, 'claiming-the-device'), what: 'pci_disable_device() of a device that is not enabled' },
   VIRT_TO_PHYS_NONLINEAR: { origin: 'kernel', lesson: L(L02, 'three-address-spaces'), what: 'virt_to_phys of an address outside the linear map' },
   DEVICE_GUEST_ERROR: { origin: 'kernel', lesson: L(L01, 'the-edu-device'), what: 'the device model rejected what the driver asked of it' },
 

@@ -87,3 +87,13 @@ describe('IRQ_NOBODY_CARED', () => {
     // (An acknowledged interrupt is clean: 'a transfer completed by its interrupt' above.)
   });
 });
+
+describe('a line no handler was requested on', () => {
+  test.each(ALL)('%s: is shut down: edu asserting it interrupts no one, and Linux prints nothing', (shape) => {
+    const x = setup(shape);
+    drv(x, (l) => L.lab_raise(l, 1));
+    expect(dmesg().join('\n')).not.toContain('nobody cared');
+    unbind(x.pdev);
+    clean();
+  });
+});
