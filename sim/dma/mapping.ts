@@ -212,8 +212,13 @@ export function dma_map_page(dev: device, page: number, offset: number, size: nu
 function unmap_phys(dev: device, addr: dma_addr_t, size: number, dir: number, attrs: number, site: Site, what: string): void {
   check_dir(dir, 'unmap', site);
   M.own.check_inflight(dev, addr, size, site, what);
-  if (dev._iommu) iommu.iommu_dma_unmap_page(dev, addr, size, dir, attrs, site);
-  else if (addr !== DMA_MAPPING_ERROR) direct.dma_direct_unmap_page(dev, addr, size, dir, attrs);
+  M.api_call = ['Unmapped at', site];
+  try {
+    if (dev._iommu) iommu.iommu_dma_unmap_page(dev, addr, size, dir, attrs, site);
+    else if (addr !== DMA_MAPPING_ERROR) direct.dma_direct_unmap_page(dev, addr, size, dir, attrs);
+  } finally {
+    M.api_call = null;
+  }
   M.trace.emit(M.clock.now, T.dma_unmap, dev.id, addr, size, 0, dir);
   M.dbg.unmap_page(dev, addr, size, dir, site);
 }
@@ -272,8 +277,13 @@ export function dma_unmap_resource(dev: device, addr: dma_addr_t, size: number, 
 
 function sync_single(dev: device, addr: dma_addr_t, size: number, dir: number, to_cpu: boolean, site: Site): void {
   check_dir(dir, to_cpu ? 'sync_cpu' : 'sync_dev', site);
-  if (dev._iommu) (to_cpu ? iommu.iommu_dma_sync_single_for_cpu : iommu.iommu_dma_sync_single_for_device)(dev, addr, size, dir);
-  else (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, addr, size, dir);
+  M.api_call = ['Synced at', site];
+  try {
+    if (dev._iommu) (to_cpu ? iommu.iommu_dma_sync_single_for_cpu : iommu.iommu_dma_sync_single_for_device)(dev, addr, size, dir);
+    else (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, addr, size, dir);
+  } finally {
+    M.api_call = null;
+  }
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_cpu : T.dma_sync_dev, dev.id, addr, size, 0, dir);
   const e = M.dbg.sync_single(dev, addr, size, dir, to_cpu, site);
   if (e !== NONE) M.own.sync(M.dbg.e_own[e]!, addr - M.dbg.e_addr[e]!, size, to_cpu);
@@ -386,8 +396,13 @@ export function dma_unmap_sgtable(dev: device, sgt: sg_table, dir: number, attrs
 function sync_sg(dev: device, sg: scatterlist[] | scatterlist, nelems: number, dir: number, to_cpu: boolean, site: Site): void {
   check_dir(dir, to_cpu ? 'sync_sg_cpu' : 'sync_sg_dev', site);
   const { segs } = segs_of(sg, nelems);
-  if (dev._iommu) iommu.iommu_dma_sync_sg(dev, segs, segs.length, dir, to_cpu);
-  else for (const s of segs) (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, s.dma, s.length, dir);
+  M.api_call = ['Synced at', site];
+  try {
+    if (dev._iommu) iommu.iommu_dma_sync_sg(dev, segs, segs.length, dir, to_cpu);
+    else for (const s of segs) (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, s.dma, s.length, dir);
+  } finally {
+    M.api_call = null;
+  }
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_sg_cpu : T.dma_sync_sg_dev, dev.id, nelems, 0, 0, dir);
   const entries = M.dbg.sync_sg(dev, segs, nelems, dir, to_cpu, site);
   for (const e of entries) for (const r of M.own.records_of_entry(e)) M.own.sync(r, 0, M.own.r_size[r]!, to_cpu);

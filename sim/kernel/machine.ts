@@ -1,6 +1,7 @@
 // One simulated machine: its shape, RAM and caches, MMU, clock, buses and devices, and the
 // kernel state that goes with them. Exactly one machine is current at a time (`M`); kernel
 // functions act on it, as kernel code acts on the machine it runs on.
+import type { Site } from './site.ts';
 import { Clock } from '../hw/clock.ts';
 import { Ram } from '../hw/ram.ts';
 import { Cache } from '../hw/cache.ts';
@@ -89,6 +90,9 @@ export class Machine {
   barriers = 0;
   /** The device that driver code is running for (probe, remove, a harness call), if known. */
   cur_dev: device | null = null;
+  /** The DMA API call a backend is working for, so a report from deep inside it (swiotlb's
+   *  bounce overflow) can name the learner's line: [label, site], or null. */
+  api_call: [string, Site] | null = null;
 
   constructor(opts: MachineOptions = {}) {
     M = this;
