@@ -1,5 +1,5 @@
 // Which lesson section a failing hidden test points to: the first failing diagnostic's, unless
-// that is a lesson the learner has not reached and their own lesson explains the code too.
+// the test's own lesson (the one the learner is reading) explains that code too.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,14 @@ describe('lesson_for', () => {
     expect(got).toBe(`${L03}#freeing`);
   });
 
-  test('a code from an earlier lesson keeps its own section', () => {
+  test('a code from an earlier lesson that the own lesson explains in its terms points into the own lesson', () => {
+    // DEVICE_ADDRESS_CLAMPED belongs to lesson 02; lesson 04 § Checking for errors shows it as what
+    // an unchecked DMA_MAPPING_ERROR does.
+    const got = lesson_for([{ code: 'DEVICE_ADDRESS_CLAMPED', lesson: 'lessons/02-dma-addresses.md#dma-masks' }], 'lessons/04-streaming-dma.md#the-exercise');
+    expect(got).toBe('lessons/04-streaming-dma.md#checking-for-errors');
+  });
+
+  test('a code from an earlier lesson the own lesson does not name keeps its own section', () => {
     const got = lesson_for([{ code: 'LEAK_RESOURCES', lesson: 'lessons/01-mmio-and-probe.md#remove' }], `${L03}#the-exercise`);
     expect(got).toBe('lessons/01-mmio-and-probe.md#remove');
   });

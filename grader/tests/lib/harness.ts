@@ -169,24 +169,19 @@ const REPO = new URL('../../../', import.meta.url);
 
 /** The lesson section to read: the first diagnostic that failed the test says what went wrong,
  *  so its section comes first; the test's own section when none did (or its lesson is not
- *  written yet). A code explained in a later lesson than the test's, but also in the test's own
- *  lesson, points into the test's lesson: the learner has read that one. */
+ *  written yet). Where the test's own lesson explains that code too, its section there wins: the
+ *  learner is reading that lesson, and there the code is explained in the exercise's terms. */
 export function lesson_for(failing: Listed[], test_lesson: string | undefined): string | undefined {
   const own = test_lesson?.split('#')[0];
   for (const d of failing) {
     const file = d.lesson?.split('#')[0];
-    const written = !!file && existsSync(new URL(file, REPO));
-    if (own && file !== own && (!written || lesson_number(file!) > lesson_number(own))) {
+    if (own && file !== own) {
       const anchor = section_naming(fileURLToPath(new URL(own, REPO)), d.code);
       if (anchor) return `${own}#${anchor}`;
     }
-    if (written) return d.lesson;
+    if (file && existsSync(new URL(file, REPO))) return d.lesson;
   }
   return test_lesson;
-}
-
-function lesson_number(file: string): number {
-  return Number(/(\d+)-[^/]*$/.exec(file)?.[1] ?? -1);
 }
 
 /**
