@@ -37,20 +37,26 @@ function sections(file: string): { anchor: string; body: string }[] {
   return out;
 }
 
-/** Where `file` explains `code`: the section a table row naming it links to (a lesson's table of
- *  the checker's codes), else the first section whose prose (not its pasted output) names it in
- *  backticks; undefined when it does not. */
+/** Where `file` explains `code`: a lesson's table of codes says it (a row naming the code, with a
+ *  link `](#anchor)` or a `§ Name` of this lesson; a row that sends it to another lesson means
+ *  this one defers: undefined), else the first section whose prose (not its pasted output, not
+ *  a table) names it in backticks; undefined when it does not. */
 export function section_naming(file: string, code: string): string | undefined {
   const tick = '`' + code + '`';
   const all = sections(file);
+  const exists = (a: string) => all.some((x) => x.anchor === a);
   for (const s of all) {
     for (const row of s.body.split('\n')) {
-      const link = row.startsWith('|') && row.includes(tick) ? /\]\(#([^)]+)\)/.exec(row) : null;
-      if (link && all.some((x) => x.anchor === link[1])) return link[1];
+      if (!row.startsWith('|') || !row.includes(tick)) continue;
+      const link = /\]\(#([^)]+)\)/.exec(row);
+      if (link && exists(link[1]!)) return link[1];
+      if (/\blesson \d\d\b|\]\([^)#]+\.md/.test(row)) return undefined;
+      const sec = /§ ([^,|]+)/.exec(row);
+      if (sec && exists(slug(sec[1]!.replace(/"/g, '')))) return slug(sec[1]!.replace(/"/g, ''));
     }
   }
   for (const s of all) {
-    const prose = s.body.replace(/^(```|~~~)[\s\S]*?^(```|~~~)\s*$/gm, '');
+    const prose = s.body.replace(/^(```|~~~)[\s\S]*?^(```|~~~)\s*$/gm, '').split('\n').filter((l) => !l.startsWith('|')).join('\n');
     if (prose.includes(tick)) return s.anchor;
   }
   return undefined;

@@ -48,12 +48,17 @@ describe('section_naming', () => {
       '# Title', '', '## Output only', '', '```text', '   1 problem: `FOO_BAR`', '```', '',
       '## Where it is explained', '', 'Freeing too early is `FOO_BAR`.', '', '```ts', '# not a heading', '```', '',
       '## Later', '', 'Again `FOO_BAR`, and `QUX`.', '',
-      '## Codes', '', '| code | section |', '|---|---|', '| `QUX` | [Output only](#output-only) |', '| `ZAP` | [Nowhere](#nowhere) |', '',
+      '## Codes', '', '| code | section |', '|---|---|', '| `QUX` | [Output only](#output-only) |', '| `ZAP` | [Nowhere](#nowhere) |',
+      '| `SEC` | § Later |', '| `FAR` | lesson 00 § Timeouts |', '',
     ].join('\n'));
     expect(section_naming(f, 'FOO_BAR')).toBe('where-it-is-explained');
     // A table of codes says where each is explained: its link wins, if the section exists.
     expect(section_naming(f, 'QUX')).toBe('output-only');
-    expect(section_naming(f, 'ZAP')).toBe('codes');
+    // A row whose link goes nowhere is no explanation; a row naming a section of this lesson
+    // is; a row sending the code to another lesson means this one defers (undefined).
+    expect(section_naming(f, 'ZAP')).toBeUndefined();
+    expect(section_naming(f, 'SEC')).toBe('later');
+    expect(section_naming(f, 'FAR')).toBeUndefined();
     expect(section_naming(f, 'BAZ')).toBeUndefined();
   });
 });
