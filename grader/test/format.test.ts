@@ -127,7 +127,7 @@ describe('the watcher\'s screen', () => {
 
   test('a diagnostic that happened more than once says how often, under its text', () => {
     const d = { ...diag('X', ['DMA-API: x', 'second line'], [{ ...site('Synced at', 89, 3), fn: 'edu_receive' }]), count: 8 };
-    expect(diagnostic_lines(d, PLAIN)).toEqual(['DMA-API: x', '    second line', '    happened 8 times (the same, from the same lines)', `Synced at: ${F}:89:3 (edu_receive)`]);
-    expect(diagnostic_lines({ ...d, count: undefined }, PLAIN)).not.toContain('    happened 8 times (the same, from the same lines)');
+    expect(diagnostic_lines(d, PLAIN)).toEqual(['DMA-API: x', '    second line', '    happened 8 times from these lines (the first is shown)', `Synced at: ${F}:89:3 (edu_receive)`]);
+    expect(diagnostic_lines({ ...d, count: undefined }, PLAIN)).not.toContain('    happened 8 times from these lines (the first is shown)');
   });
 });

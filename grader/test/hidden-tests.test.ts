@@ -126,7 +126,7 @@ describe('what the grader prints for a test', () => {
     const full = t.diagnostics.filter((d) => d.code === 'SWIOTLB_FULL');
     expect(full).toHaveLength(1);
     expect(full[0]!.count).toBe(2);
-    expect(detail(t)).toMatch(/swiotlb buffer is full[^\n]*\n\s+happened 2 times \(the same, from the same lines\)\n/);
+    expect(detail(t)).toMatch(/swiotlb buffer is full[^\n]*\n\s+happened 2 times from these lines \(the first is shown\)\n/);
   });
 
   test('a leak list: identical lines once with (×N), and no site line the list already names', () => {

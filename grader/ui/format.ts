@@ -95,7 +95,7 @@ export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
   const text = collapse_repeats(d.lines);
   text.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
   // dmalab records a repeat once (the kernel would print each): say how often.
-  if ((d.count ?? 1) > 1) out.push(st.dim(`    happened ${d.count} times (the same, from the same lines)`));
+  if ((d.count ?? 1) > 1) out.push(st.dim(`    happened ${d.count} times from these lines (the first is shown)`));
   for (const p of unique_sites(d.sites, d.lines)) out.push(`${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
   return out;
 }
