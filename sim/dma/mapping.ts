@@ -212,12 +212,13 @@ export function dma_map_page(dev: device, page: number, offset: number, size: nu
 function unmap_phys(dev: device, addr: dma_addr_t, size: number, dir: number, attrs: number, site: Site, what: string): void {
   check_dir(dir, 'unmap', site);
   M.own.check_inflight(dev, addr, size, site, what);
-  M.api_call = ['Unmapped at', site];
+  M.api_site = site;
+  M.api_label = 'Unmapped at';
   try {
     if (dev._iommu) iommu.iommu_dma_unmap_page(dev, addr, size, dir, attrs, site);
     else if (addr !== DMA_MAPPING_ERROR) direct.dma_direct_unmap_page(dev, addr, size, dir, attrs);
   } finally {
-    M.api_call = null;
+    M.api_site = 0;
   }
   M.trace.emit(M.clock.now, T.dma_unmap, dev.id, addr, size, 0, dir);
   M.dbg.unmap_page(dev, addr, size, dir, site);
@@ -277,12 +278,13 @@ export function dma_unmap_resource(dev: device, addr: dma_addr_t, size: number, 
 
 function sync_single(dev: device, addr: dma_addr_t, size: number, dir: number, to_cpu: boolean, site: Site): void {
   check_dir(dir, to_cpu ? 'sync_cpu' : 'sync_dev', site);
-  M.api_call = ['Synced at', site];
+  M.api_site = site;
+  M.api_label = 'Synced at';
   try {
     if (dev._iommu) (to_cpu ? iommu.iommu_dma_sync_single_for_cpu : iommu.iommu_dma_sync_single_for_device)(dev, addr, size, dir);
     else (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, addr, size, dir);
   } finally {
-    M.api_call = null;
+    M.api_site = 0;
   }
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_cpu : T.dma_sync_dev, dev.id, addr, size, 0, dir);
   const e = M.dbg.sync_single(dev, addr, size, dir, to_cpu, site);
@@ -396,12 +398,13 @@ export function dma_unmap_sgtable(dev: device, sgt: sg_table, dir: number, attrs
 function sync_sg(dev: device, sg: scatterlist[] | scatterlist, nelems: number, dir: number, to_cpu: boolean, site: Site): void {
   check_dir(dir, to_cpu ? 'sync_sg_cpu' : 'sync_sg_dev', site);
   const { segs } = segs_of(sg, nelems);
-  M.api_call = ['Synced at', site];
+  M.api_site = site;
+  M.api_label = 'Synced at';
   try {
     if (dev._iommu) iommu.iommu_dma_sync_sg(dev, segs, segs.length, dir, to_cpu);
     else for (const s of segs) (to_cpu ? direct.dma_direct_sync_single_for_cpu : direct.dma_direct_sync_single_for_device)(dev, s.dma, s.length, dir);
   } finally {
-    M.api_call = null;
+    M.api_site = 0;
   }
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_sg_cpu : T.dma_sync_sg_dev, dev.id, nelems, 0, 0, dir);
   const entries = M.dbg.sync_sg(dev, segs, nelems, dir, to_cpu, site);

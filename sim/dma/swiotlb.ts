@@ -98,13 +98,13 @@ export class Swiotlb {
     const who = dev ? `${dev_driver_string(dev)} ${dev_name(dev)}: ` : '';
     if (off > alloc) {
       M.diag.report('SWIOTLB_BOUNCE_OVERFLOW', [`${who}Buffer overflow detected. Allocation size: ${alloc}. Mapping size: ${size}+${off}.`],
-        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW_OFFSET'), once: 'swiotlb:bounce-overflow-offset', sites: M.api_call ? [M.api_call] : [] });
+        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW_OFFSET'), once: 'swiotlb:bounce-overflow-offset', sites: M.api_site ? [[M.api_label, M.api_site]] : [] });
       return;
     }
     alloc -= off;
     if (size > alloc) {
       M.diag.report('SWIOTLB_BOUNCE_OVERFLOW', [`${who}Buffer overflow detected. Allocation size: ${alloc}. Mapping size: ${size}.`],
-        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW'), once: 'swiotlb:bounce-overflow', sites: M.api_call ? [M.api_call] : [] });
+        { warn: warn_at('SWIOTLB_BOUNCE_OVERFLOW'), once: 'swiotlb:bounce-overflow', sites: M.api_site ? [[M.api_label, M.api_site]] : [] });
       size = alloc;
     }
     const start = orig + off;

@@ -91,8 +91,10 @@ export class Machine {
   /** The device that driver code is running for (probe, remove, a harness call), if known. */
   cur_dev: device | null = null;
   /** The DMA API call a backend is working for, so a report from deep inside it (swiotlb's
-   *  bounce overflow) can name the learner's line: [label, site], or null. */
-  api_call: [string, Site] | null = null;
+   *  bounce overflow) can name the learner's line: its site (0: none) and label. Two fields, so
+   *  the map/unmap fast path allocates nothing. */
+  api_site: Site = 0;
+  api_label = '';
 
   constructor(opts: MachineOptions = {}) {
     M = this;
