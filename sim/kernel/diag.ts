@@ -67,7 +67,7 @@ export class DiagLog {
     // A repeat is the same complaint from the same lines: a loop that leaks on every turn is
     // one record with a count, but two different complaints under one code (a bad-pointer free
     // and a double free) stay two. Numbers (addresses, sizes) do not make it different.
-    const shape = (lines[0] ?? '').replace(/0x[0-9a-f]+|\d+/gi, '#');
+    const shape = (lines[0] ?? '').replace(/0x[0-9a-f]+|\d+/gi, '#').replace(/# bytes\b/g, '# byte');
     const key = `${code}|${sites[0] ? site_str(sites[0].site) : ''}|${sites[1] ? site_str(sites[1].site) : ''}|${shape}`;
     const prev = o.distinct ? undefined : this.seen.get(key);
     if (prev) {

@@ -23,6 +23,13 @@ describe('CPU_ACCESS_DEVICE_OWNED', () => {
     expect(d.origin).toBe('dmalab');
     expect(d.sites[0]!.site.fn).toBe('lab_get8');
     expect(d.sites[1]!.site.fn).toBe('lab_map');
+    // The same read from the same line, of 1 byte and then of 64: one record, counted (numbers and
+    // the plural of 'byte' do not make it another complaint).
+    drv(x, () => L.lab_read(buf, 1));
+    drv(x, () => L.lab_read(buf, 64));
+    const r = with_code('CPU_ACCESS_DEVICE_OWNED').filter((z) => z.sites[0]!.site.fn === 'lab_read');
+    expect(r).toHaveLength(1);
+    expect(r[0]!.count).toBe(2);
 
     const y = setup(shape);
     y.edu.dma_buf.set(pattern(4096, 1));
