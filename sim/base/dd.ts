@@ -6,6 +6,7 @@ import { KernelHalt } from '../kernel/sched.ts';
 import { clear_site, driver_frames, resolve_site, site_str } from '../kernel/site.ts';
 import { errname, EPROBE_DEFER, ENODEV, ENXIO } from '../kernel/errno.ts';
 import { devres_release_all } from './devres.ts';
+import { arch_site } from '../kernel/diag.ts';
 import { dev_name, find_held, unhold, type device, type device_driver } from './device.ts';
 
 export interface DriverRecord { id: number; name: string; drv: device_driver }
@@ -56,7 +57,7 @@ export class DriverCore {
         const mod = rec.name.replace(/-/g, '_');
         M.printk(4, '------------[ cut here ]------------');
         M.printk(4, `initcall ${mod}_driver_init+0x0/0x1000 [${mod}] returned with preemption imbalance `);
-        M.printk(4, `WARNING: CPU: 0 PID: ${pid} at init/main.c:1284 do_one_initcall+0x11c/0x153`);
+        M.printk(4, `WARNING: CPU: 0 PID: ${pid} at ${arch_site('init/main.c:1284 do_one_initcall+0x11c/0x153')}`);
       }
       return { ok: true, value };
     } catch (e) {

@@ -4,6 +4,7 @@
 import { M } from '../kernel/machine.ts';
 import { HARDIRQ_OFFSET, KernelHalt } from '../kernel/sched.ts';
 import { T } from '../kernel/trace.ts';
+import { arch_site } from '../kernel/diag.ts';
 import { report_exception } from '../base/dd.ts';
 import { find_held, unhold, type device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
@@ -196,7 +197,7 @@ export class IrqCore {
         this.warned_enabled = true;
         M.printk(4, '------------[ cut here ]------------');
         M.printk(4, `irq ${irq} handler ${fn?.name || 'handler'}+0x0/0x57 [${a.name}] enabled interrupts`);
-        M.printk(4, 'WARNING: CPU: 0 PID: ' + M.sched.task_line().pid + ' at kernel/irq/handle.c:161 __handle_irq_event_percpu+0x51/0x9e');
+        M.printk(4, 'WARNING: CPU: 0 PID: ' + M.sched.task_line().pid + ' at ' + arch_site('kernel/irq/handle.c:161 __handle_irq_event_percpu+0x51/0x9e'));
       }
       if (typeof r !== 'number') {
         M.printk(4, `dmalab: irq ${irq} handler '${a.name}' returned ${String(r)} instead of IRQ_HANDLED or IRQ_NONE`);

@@ -112,7 +112,7 @@ export function enable_irq(irq: number): void {
   if (d.depth === 0) {
     M.printk(4, '------------[ cut here ]------------');
     M.printk(4, `Unbalanced enable for IRQ ${irq}`);
-    for (const l of warn_block('kernel/irq/manage.c:774 __enable_irq+0x40/0x80', undefined)) M.printk(4, l);
+    for (const l of warn_block('kernel/irq/manage.c:781 __enable_irq+0x1d/0x42', undefined)) M.printk(4, l);
     return;
   }
   if (--d.depth === 0) M.irq.deliver();

@@ -4,6 +4,7 @@
 import { CODES, type Code, type Origin } from './codes.ts';
 import { resolve_site, site_str, type CallSite, type Site } from './site.ts';
 import { M } from './machine.ts';
+import ARM64_SITES from '../dma/kernel-6.1-arm64-bug-sites.json' with { type: 'json' };
 
 export interface Diagnostic {
   code: Code;
@@ -118,7 +119,7 @@ function frame(c: CallSite): string {
 export function warn_block(where: string, cur: CallSite | undefined): string[] {
   const t = M.sched.task_line();
   const arm = M.shape.arch === 'arm64';
-  const out = [`WARNING: CPU: 0 PID: ${t.pid} at ${where}`];
+  const out = [`WARNING: CPU: 0 PID: ${t.pid} at ${arch_site(where)}`];
   out.push(`Modules linked in: ${M.modules().join(' ')}`);
   out.push(`CPU: 0 PID: ${t.pid} Comm: ${t.comm} Not tainted 6.1.0-dmalab #1`);
   out.push(arm ? 'Hardware name: linux,dummy-virt (DT)' : 'Hardware name: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 1.16.2-debian-1.16.2-1 04/01/2014');
@@ -129,4 +130,20 @@ export function warn_block(where: string, cur: CallSite | undefined): string[] {
   if (!arm) out.push(` </${ctx}>`);
   out.push('---[ end trace 0000000000000000 ]---');
   return out;
+}
+
+/**
+ * A WARN site for the machine's architecture. The sites are written as the x86 rig kernel prints
+ * them; on arm64 the same file:line sits at other offsets (other code, 4-byte instructions), read
+ * from an arm64 build's __bug_table (sim/dma/kernel-6.1-arm64-bug-sites.json). A site inlined in
+ * a module, or with no arm64 entry in the same function, stays as it is.
+ */
+export function arch_site(where: string): string {
+  if (M.shape.arch !== 'arm64') return where;
+  const m = /^(\S+:\d+) ([\w.]+)\+0x[0-9a-f]+\/0x[0-9a-f]+$/.exec(where);
+  if (!m) return where;
+  const list = (ARM64_SITES as unknown as Record<string, string[]>)[m[1]!];
+  if (!list) return where;
+  const same = list.find((f) => f.startsWith(`${m[2]}+`));
+  return same ? `${m[1]} ${same}` : where;
 }

@@ -43,7 +43,7 @@ function pa(v: number, site: Site, fn: string): number {
   M.diag.report('VIRT_TO_PHYS_NONLINEAR', [
     `virt_to_phys used for non-linear address: ${px(v)} (${px(v)})`,
     ...(mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : []),
-  ], { warn: M.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:15 __virt_to_phys+0x58/0x70' : 'arch/x86/mm/physaddr.c:28 __phys_addr+0x4d/0x60', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+  ], { warn: M.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:12 __virt_to_phys+0x54/0x68' : 'arch/x86/mm/physaddr.c:28 __phys_addr+0x4d/0x60', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
   if (mmu.is_kimage(v)) return mmu.kimage_to_phys(v);
   return v - mmu.page_offset + mmu.ram_base;
 }

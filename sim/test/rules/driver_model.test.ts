@@ -259,7 +259,7 @@ describe('VIRT_TO_PHYS_NONLINEAR', () => {
     drv(x, () => L.lab_phys(v));
     const d = caught('VIRT_TO_PHYS_NONLINEAR', /^virt_to_phys used for non-linear address: [0-9a-f]{16} \([0-9a-f]{16}\)\ndmalab: virt_to_phys\(\) only works on the linear map; this is a vmalloc-area address/, ['Called at']);
     expect(d.origin).toBe('kernel');
-    const where = x.m.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:15 __virt_to_phys' : 'arch/x86/mm/physaddr.c:28 __phys_addr';
+    const where = x.m.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:12 __virt_to_phys' : 'arch/x86/mm/physaddr.c:28 __phys_addr';
     expect(dmesg().join('\n')).toContain(`WARNING: CPU: 0 PID: 42 at ${where}`);
     drv(x, () => L.lab_vfree(v));
 
