@@ -5,6 +5,7 @@ import { M } from '../kernel/machine.ts';
 import { HARDIRQ_OFFSET, KernelHalt } from '../kernel/sched.ts';
 import { T } from '../kernel/trace.ts';
 import { arch_site } from '../kernel/diag.ts';
+import { hashed_ptr } from '../lib/vsprintf.ts';
 import { report_exception } from '../base/dd.ts';
 import { find_held, unhold, type device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
@@ -290,12 +291,4 @@ export class IrqCore {
       `Disabling IRQ #${d.irq}`,
     ], { sites: (claimed ? [claimed] : d.actions).map((a) => [`request_irq() of '${a.name}' at`, a.site] as [string, Site]) });
   }
-}
-
-/** What %p prints for a function pointer: the kernel hashes pointers with a boot-time key, so
- *  any stable 32-bit value will do; this one is FNV-1a of the name, the same on every run. */
-function hashed_ptr(name: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(16, '0');
 }

@@ -40,6 +40,9 @@ export interface ReportOpts {
   kernel_path?: boolean;
   /** The driver's call the WARN fired in, when it is not the first site (its trace frame). */
   frame?: Site;
+  /** Who says it, when that depends on the machine (a check one architecture makes and another
+   *  does not): overrides the code's origin. */
+  origin?: Origin;
 }
 
 export class DiagLog {
@@ -75,7 +78,7 @@ export class DiagLog {
       prev.count++;
       return prev;
     }
-    const d: Diagnostic = { code, origin: info.origin, lines: [...lines, ...(o.notes ?? [])], sites, lesson: info.lesson, time_ns: M.clock.now, count: 1 };
+    const d: Diagnostic = { code, origin: o.origin ?? info.origin, lines: [...lines, ...(o.notes ?? [])], sites, lesson: info.lesson, time_ns: M.clock.now, count: 1 };
     this.list.push(d);
     this.seen.set(key, d);
     this.print(d, o);

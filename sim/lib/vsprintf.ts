@@ -101,3 +101,13 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
     return s;
   });
 }
+
+/** What %p (and %pK, with kptr_restrict 0) prints: the kernel hashes pointers with a key drawn
+ *  at boot, so any stable 32-bit value, zero-extended, will do; this is FNV-1a of `key` (a name
+ *  or an address), the same on every run. */
+export function hashed_ptr(key: string | number): string {
+  const k = String(key);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(16, '0');
+}

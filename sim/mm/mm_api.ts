@@ -2,7 +2,7 @@
 // vmalloc.h): what drivers call to turn one kind of address into another.
 import { M } from '../kernel/machine.ts';
 import { take_site, resolve_site, type Site } from '../kernel/site.ts';
-import { px } from '../lib/vsprintf.ts';
+import { hashed_ptr, px } from '../lib/vsprintf.ts';
 import { warn_block } from '../kernel/diag.ts';
 import { PAGE_SIZE, PageKind, ___GFP_ZERO, ___GFP_DIRECT_RECLAIM, MAX_ORDER } from './page_alloc.ts';
 import { kernel_zero_phys } from './access.ts';
@@ -40,10 +40,17 @@ function pa(v: number, site: Site, fn: string): number {
   const c = resolve_site(site);
   const key = c ? `${c.file}:${c.line}` : String(v);
   // Once per call site and machine (a machine is one boot).
-  M.diag.report('VIRT_TO_PHYS_NONLINEAR', [
-    `virt_to_phys used for non-linear address: ${px(v)} (${px(v)})`,
-    ...(mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : []),
-  ], { warn: M.shape.arch === 'arm64' ? 'arch/arm64/mm/physaddr.c:12 __virt_to_phys+0x54/0x68' : 'arch/x86/mm/physaddr.c:28 __phys_addr+0x4d/0x60', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+  const why = mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : [];
+  if (M.shape.arch === 'arm64') {
+    // arm64's CONFIG_DEBUG_VIRTUAL check: WARN(..., "%pK (%pS)"): a hashed pointer, then the
+    // address itself (no symbol names it).
+    M.diag.report('VIRT_TO_PHYS_NONLINEAR', [`virt_to_phys used for non-linear address: ${hashed_ptr(px(v))} (0x${px(v)})`, ...why],
+      { warn: 'arch/arm64/mm/physaddr.c:12 __virt_to_phys+0x54/0x68', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+  } else {
+    // x86 says nothing (with CONFIG_DEBUG_VIRTUAL it would BUG): dmalab says it.
+    M.diag.report('VIRT_TO_PHYS_NONLINEAR', [`dmalab: ${fn}() of a non-linear address: ${px(v)}: x86 returns garbage here without a word (a CONFIG_DEBUG_VIRTUAL kernel would BUG)`, ...why],
+      { origin: 'dmalab', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+  }
   if (mmu.is_kimage(v)) return mmu.kimage_to_phys(v);
   return v - mmu.page_offset + mmu.ram_base;
 }

@@ -70,23 +70,6 @@ export function run_rig(drv: pci_driver, shape: ShapeName, opts: MachineOptions 
 export interface Also {
   /** Applied to both sides after normalise(). */
   map?: (l: string) => string;
-  /** WARNINGs the sim prints where the rig's kernel config printed nothing (e.g. the sim's
-   *  CONFIG_DEBUG_VIRTUAL): drop the WARNING lines matching this, with their cut-here line. */
-  drop_sim_warn?: RegExp;
-}
-
-/** `lines` without the WARN blocks whose WARNING line matches `re`. */
-export function drop_warn(lines: string[], re: RegExp): string[] {
-  const out: string[] = [];
-  for (const l of lines) {
-    if (l.startsWith('WARNING: ') && re.test(l)) {
-      while (out.length && !out[out.length - 1]!.startsWith('------------[ cut here')) out.pop();
-      out.pop();
-      continue;
-    }
-    out.push(l);
-  }
-  return out;
 }
 
 /** Run `drv` on `shape` and expect the kernel's lines (rig extract `file`), normalised, and its
@@ -96,7 +79,7 @@ export function expect_kernel_lines(file: string, drv: pci_driver, shape: ShapeN
   const k = measured(file);
   const r = run_rig(drv, shape, opts);
   const map = o.map ?? ((l: string) => l);
-  const sim = o.drop_sim_warn ? drop_warn(r.lines, o.drop_sim_warn) : r.lines;
+  const sim = r.lines;
   expect(normalise(sim, n).map(map)).toEqual(normalise(k.lines, n).map(map));
   if (!Number.isNaN(k.error_count)) expect(r.m.diag.dma_error_count).toBe(k.error_count);
   return r;
