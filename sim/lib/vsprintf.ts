@@ -1,6 +1,6 @@
 // Number formatting the way the kernel's vsprintf prints it (lib/vsprintf.c): %016llx, %pa,
-// %pad, %px. Sim addresses are JS numbers below 2^53; a negative number stands for the same
-// bits as a u64 (so DMA_MAPPING_ERROR, which is -1, prints as 0xffffffffffffffff).
+// %pad, %px, %p (hashed). Sim addresses are JS numbers below 2^53; a negative number stands for
+// the same bits as a u64 (so DMA_MAPPING_ERROR, which is -1, prints as 0xffffffffffffffff).
 
 /** The u64 bit pattern of a sim number (negative numbers wrap like a C cast). */
 export function u64(n: number | bigint): bigint {
@@ -70,7 +70,13 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
       const ext = conv.slice(1);
       const n = typeof arg === 'bigint' ? arg : Number(arg ?? 0);
       if (ext === 'a' || ext === 'ad') s = pa(n);
-      else if (ext === 'x' || ext === '' || ext === 'K') s = typeof n === 'number' ? px(n) : x016(n);
+      else if (ext === 'x') s = typeof n === 'number' ? px(n) : x016(n);
+      // %p and %pK hash the address (the kernel keeps raw pointers out of its log); NULL and
+      // error pointers print as they are.
+      else if (ext === '' || ext === 'K') {
+        const raw = typeof n === 'number' ? px(n) : x016(n);
+        s = n === 0 || n === 0n || (typeof n === 'number' && n < 0 && n >= -4095) ? raw : hashed_ptr(raw);
+      }
       else s = String(arg);
       return s;
     }
