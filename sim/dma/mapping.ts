@@ -289,6 +289,15 @@ function sync_single(dev: device, addr: dma_addr_t, size: number, dir: number, t
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_cpu : T.dma_sync_dev, dev.id, addr, size, 0, dir);
   const e = M.dbg.sync_single(dev, addr, size, dir, to_cpu, site);
   if (e !== NONE) M.own.sync(M.dbg.e_own[e]!, addr - M.dbg.e_addr[e]!, size, to_cpu);
+  else {
+    // dma-debug found no mapping holding the whole range (it has said so), but the sync still
+    // did its work on the memory it covered: the part of a mapping it overlaps changes hands.
+    const o = M.dbg.find_overlapping(dev, addr, size);
+    if (o !== NONE) {
+      const from = Math.max(addr, M.dbg.e_addr[o]!), to = Math.min(addr + size, M.dbg.e_addr[o]! + M.dbg.e_size[o]!);
+      M.own.sync(M.dbg.e_own[o]!, from - M.dbg.e_addr[o]!, to - from, to_cpu);
+    }
+  }
 }
 
 export function dma_sync_single_for_cpu(dev: device, addr: dma_addr_t, size: number, dir: number): void {
