@@ -99,6 +99,9 @@ describe('the factorial engine and its interrupt', () => {
               : 'each factorial was started with EDU_STATUS_IRQFACT set: is the handler on pdev.irq, and does it acknowledge the interrupt?';
           const polled = seen.status_reads > calls ? '; wait for the interrupt (a completion) instead of polling the status register' : '';
           r.finding('WRONG_RESULT', `edu's interrupt fired ${times(fired, 'time')} for ${times(calls, 'factorial')}: ${why}${polled}`);
+        } else if (seen.status_reads > 2 * calls) {
+          // The interrupt came every time, but edu_factorial() did not wait for it.
+          r.finding('WRONG_RESULT', `edu_factorial() read the status register ${times(seen.status_reads, 'time')} for ${times(calls, 'factorial')}: it polled. The interrupt fired, but nothing waited for it: have the handler complete() a completion, and wait_for_completion_timeout() on it`);
         }
         r.unbind(pdev);
       });
