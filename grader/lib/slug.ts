@@ -1,6 +1,6 @@
 // Heading anchors as code hosts make them, and the sections of a lesson that name a diagnostic
 // code: small enough for a hidden test's worker to load without the markdown renderer.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 /** GitHub-style heading anchor: 'Who owns the buffer?' → 'who-owns-the-buffer';
  *  punctuation goes, except '-' and '_' ('sync_for_device' stays). */
@@ -12,29 +12,44 @@ export function slug(s: string): string {
     .replace(/\s/g, '-');
 }
 
-const sections_cache = new Map<string, { anchor: string; body: string }[]>();
+interface Section {
+  anchor: string;
+  /** its text outside code blocks and tables */
+  prose: string;
+  /** its table rows */
+  rows: string[];
+}
 
-/** A markdown file's sections (ATX headings outside code fences), each with its text. */
-function sections(file: string): { anchor: string; body: string }[] {
-  let out = sections_cache.get(file);
-  if (out) return out;
-  out = [];
-  let fenced = false;
-  let cur: { anchor: string; body: string } | undefined;
-  let src = '';
+/** Parsed once per version of a file (a warm grader worker lives across lesson edits). */
+const sections_cache = new Map<string, { mtime: number; list: Section[] }>();
+
+/** A markdown file's sections (ATX headings outside code fences). */
+function sections(file: string): Section[] {
+  let mtime = -1;
   try {
-    src = readFileSync(file, 'utf8');
+    mtime = statSync(file).mtimeMs;
   } catch {
     // No lesson file: no sections.
   }
+  const hit = sections_cache.get(file);
+  if (hit && hit.mtime === mtime) return hit.list;
+  const list: Section[] = [];
+  let fenced = false;
+  let cur: Section | undefined;
+  const src = mtime < 0 ? '' : readFileSync(file, 'utf8');
   for (const line of src.split('\n')) {
-    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
-    const h = fenced ? null : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
-    if (h) out.push((cur = { anchor: slug(h[1]!), body: '' }));
-    else if (cur) cur.body += line + '\n';
+    if (/^\s*(```|~~~)/.test(line)) {
+      fenced = !fenced;
+      continue;
+    }
+    if (fenced) continue;
+    const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (h) list.push((cur = { anchor: slug(h[1]!), prose: '', rows: [] }));
+    else if (cur && line.startsWith('|')) cur.rows.push(line);
+    else if (cur) cur.prose += line + '\n';
   }
-  sections_cache.set(file, out);
-  return out;
+  sections_cache.set(file, { mtime, list });
+  return list;
 }
 
 /** Where `file` explains `code`: a lesson's table of codes says it (a row naming the code, with a
@@ -46,18 +61,15 @@ export function section_naming(file: string, code: string): string | undefined {
   const all = sections(file);
   const exists = (a: string) => all.some((x) => x.anchor === a);
   for (const s of all) {
-    for (const row of s.body.split('\n')) {
-      if (!row.startsWith('|') || !row.includes(tick)) continue;
+    for (const row of s.rows) {
+      if (!row.includes(tick)) continue;
       const link = /\]\(#([^)]+)\)/.exec(row);
       if (link && exists(link[1]!)) return link[1];
       if (/\blesson \d\d\b|\]\([^)#]+\.md/.test(row)) return undefined;
       const sec = /§ ([^,|]+)/.exec(row);
-      if (sec && exists(slug(sec[1]!.replace(/"/g, '')))) return slug(sec[1]!.replace(/"/g, ''));
+      const named = sec ? slug(sec[1]!.replace(/"/g, '')) : '';
+      if (named && exists(named)) return named;
     }
   }
-  for (const s of all) {
-    const prose = s.body.replace(/^(```|~~~)[\s\S]*?^(```|~~~)\s*$/gm, '').split('\n').filter((l) => !l.startsWith('|')).join('\n');
-    if (prose.includes(tick)) return s.anchor;
-  }
-  return undefined;
+  return all.find((s) => s.prose.includes(tick))?.anchor;
 }

@@ -7,7 +7,7 @@ import { clear_site, driver_frames, resolve_site, site_str } from '../kernel/sit
 import { errname, EPROBE_DEFER, ENODEV, ENXIO } from '../kernel/errno.ts';
 import { devres_release_all } from './devres.ts';
 import { arch_site } from '../kernel/diag.ts';
-import { dev_name, find_held, unhold, type device, type device_driver } from './device.ts';
+import { dev_name, type device, type device_driver } from './device.ts';
 
 export interface DriverRecord { id: number; name: string; drv: device_driver }
 
@@ -114,7 +114,7 @@ export class DriverCore {
       // (IRQ_LEAK_AT_UNBIND, from pci_disable_device() / pci_free_irq_vectors()); the rest
       // (arm64's INTx, a device left enabled) Linux never mentions, so dmalab lists them with
       // the driver's other leftovers. Either way no interrupt reaches them again.
-      M.irq.take_leaked(dev);
+      M.irq.drop_handlers_of(dev);
       // BUS_NOTIFY_UNBOUND_DRIVER: dma-debug's leak check (it now sees the bus name).
       M.dbg.device_unbound(dev);
       if (!this.crashed.has(dev)) this.left_behind(dev, rec, 'unbind');

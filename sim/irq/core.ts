@@ -229,23 +229,20 @@ export class IrqCore {
     }, 'irq thread');
   }
 
-  /** Handlers a device's driver left installed (at unbind): removed, and returned. */
-  take_leaked(dev: device): { irq: number; action: IrqAction }[] {
-    const out: { irq: number; action: IrqAction }[] = [];
+  /** Take the handlers `dev`'s driver left installed off every line: nothing calls into a driver
+   *  that has gone (dmalab lists them among its leftovers). */
+  drop_handlers_of(dev: device): void {
     for (const d of this.descs.values()) {
-      for (let i = d.actions.length - 1; i >= 0; i--) {
-        if (d.actions[i]!.dev === dev) out.push({ irq: d.irq, action: d.actions.splice(i, 1)[0]! });
-      }
+      for (let i = d.actions.length - 1; i >= 0; i--) if (d.actions[i]!.dev === dev) d.actions.splice(i, 1);
     }
-    return out.reverse();
   }
 
   /**
    * The descriptor of `irq` is freed (irq_free_descs): its /proc/irq directory goes, and a
    * handler still installed is the kernel's remove_proc_entry() WARN, which names one of them.
    * `site` is the driver's call that tore it down (its frame in the trace), or null when the
-   * kernel did it on its own (devres at unbind). The handlers stay on the dead descriptor, where
-   * no interrupt reaches them.
+   * kernel did it on its own (devres at unbind). The handlers go with it: no interrupt reaches
+   * them again.
    */
   free_desc(irq: number, site: Site | null, how: string): void {
     const d = this.descs.get(irq);

@@ -70,12 +70,11 @@ export function vsprintf(fmt: string, args: readonly unknown[]): string {
       const ext = conv.slice(1);
       const n = typeof arg === 'bigint' ? arg : Number(arg ?? 0);
       if (ext === 'a' || ext === 'ad') s = pa(n);
-      else if (ext === 'x') s = typeof n === 'number' ? px(n) : x016(n);
-      // %p and %pK hash the address (the kernel keeps raw pointers out of its log); NULL and
-      // error pointers print as they are.
-      else if (ext === '' || ext === 'K') {
-        const raw = typeof n === 'number' ? px(n) : x016(n);
-        s = n === 0 || n === 0n || (typeof n === 'number' && n < 0 && n >= -4095) ? raw : hashed_ptr(raw);
+      else if (ext === 'x' || ext === '' || ext === 'K') {
+        s = typeof n === 'number' ? px(n) : x016(n);
+        // %p and %pK hash the address (the kernel keeps raw pointers out of its log); NULL and
+        // error pointers print as they are.
+        if (ext !== 'x' && n !== 0 && n !== 0n && !(typeof n === 'number' && n < 0 && n >= -4095)) s = hashed_ptr(s);
       }
       else s = String(arg);
       return s;

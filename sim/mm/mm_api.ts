@@ -41,15 +41,16 @@ function pa(v: number, site: Site, fn: string): number {
   const key = c ? `${c.file}:${c.line}` : String(v);
   // Once per call site and machine (a machine is one boot).
   const why = mmu.is_vmalloc(v) ? [`dmalab: ${fn}() only works on the linear map; this is a vmalloc-area address (vmalloc, a stack, ioremap or a remapped coherent buffer)`] : [];
+  const common = { sites: [['Called at', site]] as [string, Site][], distinct: true, once: `virt_to_phys:${key}` };
   if (M.shape.arch === 'arm64') {
     // arm64's CONFIG_DEBUG_VIRTUAL check: WARN(..., "%pK (%pS)"): a hashed pointer, then the
     // address itself (no symbol names it).
     M.diag.report('VIRT_TO_PHYS_NONLINEAR', [`virt_to_phys used for non-linear address: ${hashed_ptr(px(v))} (0x${px(v)})`, ...why],
-      { warn: 'arch/arm64/mm/physaddr.c:12 __virt_to_phys+0x54/0x68', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+      { ...common, warn: 'arch/arm64/mm/physaddr.c:12 __virt_to_phys+0x54/0x68' });
   } else {
     // x86 says nothing (with CONFIG_DEBUG_VIRTUAL it would BUG): dmalab says it.
     M.diag.report('VIRT_TO_PHYS_NONLINEAR', [`dmalab: ${fn}() of a non-linear address: ${px(v)}: x86 returns garbage here without a word (a CONFIG_DEBUG_VIRTUAL kernel would BUG)`, ...why],
-      { origin: 'dmalab', sites: [['Called at', site]], distinct: true, once: `virt_to_phys:${key}` });
+      { ...common, origin: 'dmalab' });
   }
   if (mmu.is_kimage(v)) return mmu.kimage_to_phys(v);
   return v - mmu.page_offset + mmu.ram_base;

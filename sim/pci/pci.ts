@@ -6,6 +6,7 @@ import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { EBUSY, EINVAL, ENODEV, ENOMEM, ENOSPC } from '../kernel/errno.ts';
 import type { Ref } from '../lib/ref.ts';
+import type { IrqDesc } from '../irq/core.ts';
 import { x016, px } from '../lib/vsprintf.ts';
 import { new_device, hold, unhold, find_held, dev_name, type device, type device_driver, type HeldResource } from '../base/device.ts';
 import { devres_add } from '../base/devres.ts';
@@ -232,18 +233,19 @@ function disable(pdev: pci_dev, site: Site, managed = false): void {
 // (acpi_pci_irq_enable) and unmaps it when the last disable does (acpi_pci_irq_disable ->
 // mp_unmap_irq), freeing the descriptor once no enabled function uses the line; arm64 (DT)
 // keeps its mapping. Measured on 6.1: tools/kernel-rig-cases/irq-leak.
+/** The INTx descriptor x86 routes for this function (none on arm64, or with MSI on). */
+function routed_intx(pdev: pci_dev): IrqDesc | undefined {
+  return M.shape.arch === 'x86_64' && !pdev.msi_enabled ? M.irq.descs.get(pdev._fn.intx) : undefined;
+}
 function intx_map(pdev: pci_dev): void {
-  if (M.shape.arch !== 'x86_64' || pdev.msi_enabled) return;
-  const d = M.irq.descs.get(pdev._fn.intx);
+  const d = routed_intx(pdev);
   if (!d) return;
   M.irq.renew_desc(d.irq);
   d.users++;
 }
 function intx_unmap(pdev: pci_dev, site: Site | null): void {
-  if (M.shape.arch !== 'x86_64' || pdev.msi_enabled) return;
-  const d = M.irq.descs.get(pdev._fn.intx);
-  if (!d || d.users <= 0) return;
-  if (--d.users === 0) M.irq.free_desc(d.irq, site, 'pci_disable_device()');
+  const d = routed_intx(pdev);
+  if (d && d.users > 0 && --d.users === 0) M.irq.free_desc(d.irq, site, 'pci_disable_device()');
 }
 
 export function pci_enable_device(pdev: pci_dev): number {
@@ -413,26 +415,26 @@ export function pci_alloc_irq_vectors(pdev: pci_dev, min_vecs: number, max_vecs:
   if (pdev._irq_vecs) return -EINVAL;
   if (M.faults.should_fail('irq_vectors', site)) return -ENOSPC;
   const fn = pdev._fn;
+  let n: number;
   if (flags & PCI_IRQ_MSI && fn.model.msi_vectors >= min_vecs) {
-    const n = Math.min(max_vecs, fn.model.msi_vectors);
+    n = Math.min(max_vecs, fn.model.msi_vectors);
     fn.set_msi_enabled(true);
     pdev.msi_enabled = true;
     pdev.irq = fn.msi_base;
     for (let i = 0; i < n; i++) M.irq.renew_desc(fn.msi_base + i);
     pdev._msi_vecs = n;
     pdev._irq_vecs = hold(pdev.dev, 'pci_alloc_irq_vectors()', `${n} MSI vector${n > 1 ? 's' : ''} (irq ${fn.msi_base})`, site);
-    // A managed device's MSI vectors are freed by devres at unbind (pcim_setup_msi_release).
-    if (pdev._managed) devres_add(pdev.dev, 'pcim_msi_release', () => free_vectors(pdev, null));
-    return n;
-  }
-  if (flags & PCI_IRQ_INTX && min_vecs <= 1) {
+  } else if (flags & PCI_IRQ_INTX && min_vecs <= 1) {
+    n = 1;
     pdev.irq = fn.intx;
     pdev._irq_vecs = hold(pdev.dev, 'pci_alloc_irq_vectors()', `INTx (irq ${fn.intx})`, site);
-    // Nothing to free for INTx; on a managed device nothing to forget either.
-    if (pdev._managed) devres_add(pdev.dev, 'pcim_intx_vectors', () => free_vectors(pdev, null));
-    return 1;
+  } else {
+    return -ENOSPC;
   }
-  return -ENOSPC;
+  // A managed device's vectors are freed by devres at unbind (pcim_setup_msi_release; INTx has
+  // nothing to free, and nothing to forget either).
+  if (pdev._managed) devres_add(pdev.dev, 'pcim_irq_vectors', () => free_vectors(pdev, null));
+  return n;
 }
 export function pci_free_irq_vectors(pdev: pci_dev): void {
   free_vectors(pdev, take_site(pci_free_irq_vectors));
