@@ -5,6 +5,7 @@
 // million live mappings.
 import { M } from '../kernel/machine.ts';
 import { IntMap } from '../lib/hashtab.ts';
+import { Buckets, bkey, bucket_of } from '../lib/buckets.ts';
 import { x016, px, pa } from '../lib/vsprintf.ts';
 import type { Code } from '../kernel/codes.ts';
 import type { Site } from '../kernel/site.ts';
@@ -29,20 +30,12 @@ export interface Ref {
   paddr: number;
 }
 
-function bucket_of(addr: number): number {
-  return addr < 0 ? 2 ** 39 - 1 : Math.floor(addr / 8192);
-}
-function bkey(dev: number, bucket: number): number {
-  return dev * 2 ** 40 + bucket;
-}
-
 export class DmaDebug {
   private cap = 0;
   e_dev = new Int32Array(0);
   e_addr = new Float64Array(0);
   e_size = new Float64Array(0);
   e_paddr = new Float64Array(0);
-  e_bkey = new Float64Array(0);
   e_seq = new Float64Array(0);
   e_type = new Uint8Array(0);
   e_dir = new Uint8Array(0);
@@ -50,17 +43,12 @@ export class DmaDebug {
   e_live = new Uint8Array(0);
   e_sgcall = new Int32Array(0);
   e_sgmapped = new Int32Array(0);
-  e_next = new Int32Array(0);
-  e_prev = new Int32Array(0);
-  /** Ownership record (dma/ownership.ts) of a streaming mapping, or -1. */
-  e_own = new Int32Array(0);
-  /** Is this entry the head of its bucket's list (the one the table points at)? */
-  e_head = new Uint8Array(0);
   e_site: Site[] = [];
+  /** The hash: (device, 8 KiB of bus address) -> entries in the order they were added. */
+  private b = new Buckets();
   private free: Int32Array = new Int32Array(0);
   private nfree = 0;
   private seq = 0;
-  private heads = new IntMap(4096);
   /** Active cache lines (debug.c's radix tree): cacheline number -> overlap count. */
   private clines = new IntMap(1024);
   private max_size = 0;
@@ -81,12 +69,11 @@ export class DmaDebug {
     };
     this.e_dev = g(this.e_dev, Int32Array); this.e_addr = g(this.e_addr, Float64Array);
     this.e_size = g(this.e_size, Float64Array); this.e_paddr = g(this.e_paddr, Float64Array);
-    this.e_bkey = g(this.e_bkey, Float64Array); this.e_seq = g(this.e_seq, Float64Array);
+    this.e_seq = g(this.e_seq, Float64Array);
     this.e_type = g(this.e_type, Uint8Array); this.e_dir = g(this.e_dir, Uint8Array);
     this.e_maperr = g(this.e_maperr, Uint8Array); this.e_live = g(this.e_live, Uint8Array);
     this.e_sgcall = g(this.e_sgcall, Int32Array); this.e_sgmapped = g(this.e_sgmapped, Int32Array);
-    this.e_next = g(this.e_next, Int32Array); this.e_prev = g(this.e_prev, Int32Array);
-    this.e_own = g(this.e_own, Int32Array); this.e_head = g(this.e_head, Uint8Array);
+    this.b.grow(n);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));
     for (let i = n - 1; i >= old; i--) f[this.nfree++] = i;
@@ -101,38 +88,21 @@ export class DmaDebug {
     const e = this.free[--this.nfree]!;
     this.e_dev[e] = dev.id; this.e_addr[e] = addr; this.e_size[e] = size; this.e_type[e] = type;
     this.e_dir[e] = dir; this.e_paddr[e] = paddr; this.e_sgcall[e] = 0; this.e_sgmapped[e] = 0;
-    this.e_maperr[e] = MAP_ERR_NA; this.e_own[e] = NONE; this.e_site[e] = site;
+    this.e_maperr[e] = MAP_ERR_NA; this.e_site[e] = site;
     this.e_seq[e] = this.seq++;
     return e;
   }
 
   /** hash_bucket_add: append to the tail of the bucket's list (circular, head.prev = tail). */
   private link(e: number): void {
-    const key = bkey(this.e_dev[e]!, bucket_of(this.e_addr[e]!));
-    this.e_bkey[e] = key;
-    const head = this.heads.get(key, NONE);
-    if (head === NONE) {
-      this.e_next[e] = e; this.e_prev[e] = e; this.e_head[e] = 1;
-      this.heads.set(key, e);
-    } else {
-      const tail = this.e_prev[head]!;
-      this.e_next[tail] = e; this.e_prev[e] = tail;
-      this.e_next[e] = head; this.e_prev[head] = e;
-      this.e_head[e] = 0;
-    }
+    this.b.link(e, bkey(this.e_dev[e]!, bucket_of(this.e_addr[e]!)));
     this.e_live[e] = 1;
     this.live++;
     if (this.e_size[e]! > this.max_size) this.max_size = this.e_size[e]!;
   }
 
   private unlink(e: number): void {
-    if (this.e_next[e] === e) this.heads.delete(this.e_bkey[e]!);
-    else {
-      const n = this.e_next[e]!, p = this.e_prev[e]!;
-      this.e_next[p] = n; this.e_prev[n] = p;
-      if (this.e_head[e]) { this.e_head[n] = 1; this.heads.set(this.e_bkey[e]!, n); }
-    }
-    this.e_head[e] = 0;
+    this.b.unlink(e);
     this.e_live[e] = 0;
     this.live--;
     this.e_site[e] = 0;
@@ -141,7 +111,7 @@ export class DmaDebug {
 
   /** __hash_bucket_find with the best-fit scoring of debug.c. */
   private bucket_find(key: number, ref: Ref, contain: boolean): number {
-    const head = this.heads.get(key, NONE);
+    const head = this.b.first(key);
     if (head === NONE) return NONE;
     let ret = NONE, last = 0, matches = 0;
     const dev = ref.dev.id;
@@ -160,7 +130,7 @@ export class DmaDebug {
         if (lvl === 4) return e;
         if (lvl > last) { last = lvl; ret = e; }
       }
-      e = this.e_next[e]!;
+      e = this.b.next[e]!;
     } while (e !== head);
     return matches === 1 ? ret : NONE;
   }
@@ -177,41 +147,6 @@ export class DmaDebug {
     for (let i = 0; i < limit; i++) {
       const e = this.bucket_find(bkey(ref.dev.id, b - i), ref, true);
       if (e !== NONE) return e;
-    }
-    return NONE;
-  }
-
-  /** The live entry of `dev` containing [addr, addr+size), if any (for device accesses). */
-  find_containing(dev: device, addr: number, size: number): number {
-    if (this.live === 0) return NONE;
-    const b = bucket_of(addr);
-    const limit = Math.ceil(this.max_size / 8192) + 2;
-    const d = dev.id;
-    for (let i = 0; i < limit && b - i >= 0; i++) {
-      const head = this.heads.get(bkey(d, b - i), NONE);
-      if (head === NONE) continue;
-      let e = head;
-      do {
-        if (this.e_addr[e]! <= addr && this.e_addr[e]! + this.e_size[e]! >= addr + size) return e;
-        e = this.e_next[e]!;
-      } while (e !== head);
-    }
-    return NONE;
-  }
-
-  /** Any live entry of `dev` overlapping [addr, addr+size). */
-  find_overlapping(dev: device, addr: number, size: number): number {
-    if (this.live === 0) return NONE;
-    const last = bucket_of(addr + size - 1);
-    const d = dev.id;
-    for (let b = bucket_of(addr) - Math.ceil(this.max_size / 8192) - 1; b <= last; b++) {
-      const head = this.heads.get(bkey(d, b), NONE);
-      if (head === NONE) continue;
-      let e = head;
-      do {
-        if (this.e_addr[e]! < addr + size && this.e_addr[e]! + this.e_size[e]! > addr) return e;
-        e = this.e_next[e]!;
-      } while (e !== head);
     }
     return NONE;
   }
@@ -291,7 +226,7 @@ export class DmaDebug {
   /** debug_dma_mapping_error(): mark the first unchecked exact match as checked. */
   mapping_error(dev: device, addr: number): void {
     if (this.disabled) return;
-    const head = this.heads.get(bkey(dev.id, bucket_of(addr)), NONE);
+    const head = this.b.first(bkey(dev.id, bucket_of(addr)));
     if (head === NONE) return;
     let e = head;
     do {
@@ -299,14 +234,14 @@ export class DmaDebug {
         this.e_maperr[e] = MAP_ERR_CHECKED;
         return;
       }
-      e = this.e_next[e]!;
+      e = this.b.next[e]!;
     } while (e !== head);
   }
 
   // ---- unmap / free ------------------------------------------------------------------------
 
   /** check_unmap(): every check of debug.c in its order, then the entry goes. Returns the
-   *  entry that was removed (its ownership record has been released) or -1. */
+   *  entry that was removed or -1. */
   check_unmap(ref: Ref, site: Site): number {
     if (this.disabled) return NONE;
     const e = this.find_exact(ref);
@@ -344,14 +279,13 @@ export class DmaDebug {
       this.err('DMA_MAP_ERROR_NOT_CHECKED', 'C-U8', dev, e,
         `device driver failed to check map error[device address=0x${x016(ref.addr)}] [size=${ref.size} bytes] [mapped as ${TYPE_NAME[this.e_type[e]!]}]`, site, L);
     }
-    this.remove(e, site);
+    this.remove(e);
     return e;
   }
 
-  /** hash_bucket_del + dma_entry_free, and the sim's ownership records with it. */
-  private remove(e: number, site: Site): void {
+  /** hash_bucket_del + dma_entry_free. */
+  private remove(e: number): void {
     this.drop_cline(e);
-    M.own.release_entry(e, site);
     this.unlink(e);
   }
 
@@ -373,7 +307,7 @@ export class DmaDebug {
 
   /** check_sync(): returns the entry found (or -1). */
   check_sync(ref: Ref, to_cpu: boolean, site: Site): number {
-    if (this.disabled) return this.find_containing(ref.dev, ref.addr, ref.size);
+    if (this.disabled) return NONE;
     const dev = ref.dev;
     const e = this.find_contain(ref);
     const L = 'Synced at';

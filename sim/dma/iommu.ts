@@ -9,7 +9,10 @@ import { warn_at } from './warn-sites.ts';
 import { IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.ts';
 import { IovaDomain } from './iova.ts';
 import { DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO_DEVICE } from './types.ts';
-import { arch_sync_dma_for_cpu, arch_sync_dma_for_device, dev_is_dma_coherent } from './direct.ts';
+import { arch_sync_dma_for_cpu, arch_sync_dma_for_device, dev_is_dma_coherent, dma_direct_alloc_pages,
+  dma_common_contiguous_remap, coherent_cpu_view, dma_direct_free, type CoherentPages } from './direct.ts';
+import { kernel_zero_phys } from '../mm/access.ts';
+import { PageKind, ___GFP_DIRECT_RECLAIM } from '../mm/page_alloc.ts';
 
 const G = 4096;
 const domains = new WeakMap<device, IovaDomain>();
@@ -169,4 +172,37 @@ export function iommu_dma_unmap_sg(dev: device, segs: SgSeg[], nents: number, di
 export function iommu_dma_sync_sg(dev: device, segs: SgSeg[], nents: number, dir: number, to_cpu: boolean): void {
   if (dev_is_dma_coherent(dev)) return;
   for (let i = 0; i < nents; i++) (to_cpu ? arch_sync_dma_for_cpu : arch_sync_dma_for_device)(segs[i]!.phys, segs[i]!.length, dir);
+}
+
+/** iommu_dma_alloc(): pages from any zone, mapped at an IOVA under the coherent mask. A
+ *  sleeping allocation is pages vmap()ed into the vmalloc area (iommu_dma_alloc_remap()), even
+ *  on a coherent x86 machine. */
+export function iommu_dma_alloc(dev: device, order: number, gfp: number, site: Site): CoherentPages | null {
+  const pfn = dma_direct_alloc_pages(dev, order, gfp, site, true);
+  if (pfn < 0) return null;
+  const phys = pfn * G, len = G << order;
+  const addr = iommu_dma_map_range(dev, phys, len, IOMMU_READ | IOMMU_WRITE, dev._coherent_limit || 0xffffffff);
+  if (addr === DMA_MAPPING_ERROR) { M.pages.free(pfn); return null; }
+  if ((!M.cache || dev.dma_coherent) && gfp & ___GFP_DIRECT_RECLAIM) {
+    const area = dma_common_contiguous_remap(phys, order, 0, site);
+    kernel_zero_phys(phys, len, true);
+    return { phys, order, addr, vaddr: area.addr, area };
+  }
+  return { phys, order, addr, ...coherent_cpu_view(dev, phys, order, site) };
+}
+
+/** iommu_dma_free(): the IOVA range goes, then the CPU mapping and the pages. */
+export function iommu_dma_free(dev: device, a: CoherentPages, cpu_addr: number, site: Site): void {
+  iommu_dma_unmap_range(dev, a.addr, G << a.order);
+  dma_direct_free(a, cpu_addr, site);
+}
+
+/** dma_alloc_pages() behind an IOMMU: cacheable pages at an IOVA with the direction's rights. */
+export function iommu_dma_alloc_noncoherent(dev: device, order: number, dir: number, gfp: number, site: Site): { phys: number; addr: number } | null {
+  const pfn = M.pages.alloc(gfp, order, PageKind.BUDDY, 0, site);
+  if (pfn < 0) return null;
+  const phys = pfn * G;
+  const addr = iommu_dma_map_range(dev, phys, G << order, dma_info_to_prot(dir), dev._dma_limit);
+  if (addr === DMA_MAPPING_ERROR) { M.pages.free(pfn); return null; }
+  return { phys, addr };
 }

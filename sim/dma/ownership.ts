@@ -1,7 +1,10 @@
 // dmalab's own rules, the ones dma-debug cannot see because it never watches memory (see
 // reference/dma-mapping.md §4.10): who owns each streaming buffer right now, the CPU or the
 // device; which device accesses hit memory mapped for them, in the right direction; which
-// transfers are in flight when the driver unmaps; and what a driver left allocated.
+// transfers are in flight when the driver unmaps; and what a driver left allocated. It keeps
+// its own tables (dma-debug is a leaf, as kernel/dma/debug.c is): a record per mapped piece
+// of memory, found by physical page (CPU accesses) and by (device, bus address) (device
+// accesses), and hangs its device-side checks on the DMA accessor (hw/bus.ts).
 import { M } from '../kernel/machine.ts';
 import { px, x016 } from '../lib/vsprintf.ts';
 import { resolve_site, site_str, type Site } from '../kernel/site.ts';
@@ -11,12 +14,23 @@ import { DT, TYPE_NAME } from './debug.ts';
 import { PAGE_SIZE, PageKind } from '../mm/page_alloc.ts';
 import type { DriverRecord } from '../base/dd.ts';
 import { LINE } from '../hw/cache.ts';
+import { set_dma_hooks } from '../hw/bus.ts';
+import { T } from '../kernel/trace.ts';
+import { Buckets, bkey, bucket_of } from '../lib/buckets.ts';
 
 const NONE = -1;
 
 interface Freed { dev: number; bus: number; size: number; mapped: Site; unmapped: Site; what: string }
 const FREED = 64;
-interface InFlight { dev: device; bus: number; len: number; write: boolean; what: string; started: Site }
+/** A transfer a device model declared. `done`: bytes from the start the master has moved;
+ *  `ranges`: the CPU-side memory behind it (physical), for the CPU racing it. */
+interface InFlight {
+  dev: device; bus: number; len: number; write: boolean; what: string; started: Site;
+  done: number; ranges: { phys: number; bus: number; len: number }[];
+}
+
+/** What the device may touch, and the CPU may touch freely meanwhile (no ownership). */
+const SHARED = (type: number) => type === DT.coherent || type === DT.resource;
 
 export class Ownership {
   private cap = 0;
@@ -25,17 +39,26 @@ export class Ownership {
   r_bus = new Float64Array(0);
   r_dir = new Uint8Array(0);
   r_dev = new Int32Array(0);
+  /** How it was mapped (debug.ts's DT: single, sg, coherent, resource, noncoherent). */
+  r_type = new Uint8Array(0);
   /** The CPU-owned part of the buffer, as offsets [lo, hi); lo >= hi: the device owns it all. */
   r_lo = new Float64Array(0);
   r_hi = new Float64Array(0);
   r_live = new Uint8Array(0);
   /** Has the CPU written the buffer since it took ownership (sync_for_cpu)? */
   r_wrote = new Uint8Array(0);
+  /** The head record of a DMA segment carries the segment's bus length; an sg segment merged
+   *  from several list entries (an IOMMU's) has more records, chained in `extra`. */
+  r_slen = new Float64Array(0);
   r_site: Site[] = [];
   private free: Int32Array = new Int32Array(0);
   private nfree = 0;
   /** Pages holding more than one mapping: pfn -> records. */
   private multi = new Map<number, number[]>();
+  /** Segment heads by (device, 8 KiB of bus address). */
+  private b = new Buckets();
+  private max_slen = 0;
+  private live = 0;
   // A ring of recently unmapped/freed ranges (typed, so an unmap allocates nothing).
   private f_dev = new Int32Array(FREED).fill(-1);
   private f_bus = new Float64Array(FREED);
@@ -45,7 +68,9 @@ export class Ownership {
   private f_unmapped: Site[] = new Array(FREED).fill(0);
   private f_head = 0;
   readonly inflight = new Set<InFlight>();
-  /** More records of one debug entry (an sg segment merged from several list entries). */
+  /** Transfers in flight with CPU-side memory: CPU accesses look at them while non-zero. */
+  racing = 0;
+  /** The other records of a segment head (an sg segment merged from several list entries). */
   private extra = new Map<number, number[]>();
 
   constructor() {
@@ -59,7 +84,9 @@ export class Ownership {
     this.r_bus = g(this.r_bus, Float64Array); this.r_dir = g(this.r_dir, Uint8Array);
     this.r_dev = g(this.r_dev, Int32Array); this.r_lo = g(this.r_lo, Float64Array);
     this.r_hi = g(this.r_hi, Float64Array); this.r_live = g(this.r_live, Uint8Array);
-    this.r_wrote = g(this.r_wrote, Uint8Array);
+    this.r_wrote = g(this.r_wrote, Uint8Array); this.r_type = g(this.r_type, Uint8Array);
+    this.r_slen = g(this.r_slen, Float64Array);
+    this.b.grow(n);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));
     for (let i = n - 1; i >= old; i--) f[this.nfree++] = i;
@@ -69,23 +96,44 @@ export class Ownership {
 
   // ---- records -----------------------------------------------------------------------------
 
-  /** A streaming buffer [phys, phys+size) was mapped at bus address `bus`: the device owns it. */
-  track(dev: device, phys: number, size: number, bus: number, dir: number, site: Site, entry: number): number {
+  /** Memory [phys, phys+size) was mapped for dev at bus address `bus`, as `type`: the device
+   *  may use it now (a streaming buffer: the device owns it). `seg`: the head record of the
+   *  DMA segment it joins (an sg list entry merged into the previous one), or -1 for a
+   *  segment of its own of `slen` bus bytes (default: size). */
+  track(dev: device, phys: number, size: number, bus: number, dir: number, site: Site, type: number, seg = NONE, slen = size): number {
     if (this.nfree === 0) this.grow(this.cap * 2);
     const r = this.free[--this.nfree]!;
     this.r_phys[r] = phys; this.r_size[r] = size; this.r_bus[r] = bus; this.r_dir[r] = dir;
     this.r_dev[r] = dev.id; this.r_lo[r] = 0; this.r_hi[r] = 0; this.r_live[r] = 1; this.r_site[r] = site;
-    this.r_wrote[r] = 0;
-    if (entry !== NONE) {
-      if (M.dbg.e_own[entry] === NONE) M.dbg.e_own[entry] = r;
-      else {
-        const l = this.extra.get(entry);
-        if (l) l.push(r);
-        else this.extra.set(entry, [r]);
-      }
+    this.r_wrote[r] = 0; this.r_type[r] = type;
+    if (seg === NONE) {
+      this.r_slen[r] = slen;
+      if (slen > this.max_slen) this.max_slen = slen;
+      this.b.link(r, bkey(dev.id, bucket_of(bus)));
+      this.live++;
+    } else {
+      this.r_slen[r] = -1;
+      const l = this.extra.get(seg);
+      if (l) l.push(r);
+      else this.extra.set(seg, [r]);
     }
-    this.index(r, +1);
+    if (!SHARED(type)) this.index(r, +1);
     return r;
+  }
+
+  /** dma_map_sg: one record per list entry, each joining the DMA segment that carries it. */
+  track_sg(dev: device, segs: { phys: number; length: number; dma: number; dma_len: number }[], nents: number, ents: number, dir: number, site: Site): void {
+    let seg = 0, seg_off = 0, head = NONE;
+    for (let i = 0; i < nents; i++) {
+      const s = segs[i]!;
+      if (dev._iommu) {
+        while (seg + 1 < ents && seg_off >= segs[seg]!.dma_len) { seg++; seg_off = 0; head = NONE; }
+        const bus = segs[seg]!.dma + seg_off;
+        const r = this.track(dev, s.phys, s.length, bus, dir, site, DT.sg, head, segs[seg]!.dma_len);
+        if (head === NONE) head = r;
+        seg_off += s.length;
+      } else this.track(dev, s.phys, s.length, s.dma, dir, site, DT.sg, NONE, s.dma_len);
+    }
   }
 
   private index(r: number, delta: 1 | -1): void {
@@ -120,30 +168,78 @@ export class Ownership {
     }
   }
 
-  /** The debug entry is gone: release every record it carried. */
-  release_entry(e: number, unmapped: Site): void {
-    const first = M.dbg.e_own[e]!;
-    if (first !== NONE) this.release(first, unmapped);
-    const more = this.extra.get(e);
+  /** The segment head of dev at exactly bus address `bus` (the best fit by size and type when
+   *  the same address is mapped more than once), or -1. */
+  private find_exact(dev: number, bus: number, size: number, type: number): number {
+    const h = this.b.first(bkey(dev, bucket_of(bus)));
+    if (h === NONE) return NONE;
+    let best = NONE, score = -1, e = h;
+    do {
+      if (this.r_dev[e] === dev && this.r_bus[e] === bus) {
+        const s = (this.r_slen[e] === size ? 2 : 0) + (this.r_type[e] === type ? 1 : 0);
+        if (s > score) { score = s; best = e; }
+      }
+      e = this.b.next[e]!;
+    } while (e !== h);
+    return best;
+  }
+
+  /** The segment head of dev containing [bus, bus+len), or -1. */
+  private find_containing(dev: number, bus: number, len: number): number {
+    if (this.live === 0) return NONE;
+    const b = bucket_of(bus);
+    const limit = Math.ceil(this.max_slen / 8192) + 2;
+    for (let i = 0; i < limit && b - i >= 0; i++) {
+      const h = this.b.first(bkey(dev, b - i));
+      if (h === NONE) continue;
+      let e = h;
+      do {
+        if (this.r_dev[e] === dev && this.r_bus[e]! <= bus && this.r_bus[e]! + this.r_slen[e]! >= bus + len) return e;
+        e = this.b.next[e]!;
+      } while (e !== h);
+    }
+    return NONE;
+  }
+
+  /** A segment head of dev overlapping [bus, bus+len), or -1. */
+  private find_overlapping(dev: number, bus: number, len: number): number {
+    if (this.live === 0) return NONE;
+    const last = bucket_of(bus + len - 1);
+    for (let b = Math.max(0, bucket_of(bus) - Math.ceil(this.max_slen / 8192) - 1); b <= last; b++) {
+      const h = this.b.first(bkey(dev, b));
+      if (h === NONE) continue;
+      let e = h;
+      do {
+        if (this.r_dev[e] === dev && this.r_bus[e]! < bus + len && this.r_bus[e]! + this.r_slen[e]! > bus) return e;
+        e = this.b.next[e]!;
+      } while (e !== h);
+    }
+    return NONE;
+  }
+
+  /** An unmap or free of the segment at `bus`: its records go (remembered for a while, so a
+   *  late device access can be explained). */
+  untrack(dev: device, bus: number, size: number, type: number, site: Site): void {
+    const h = this.find_exact(dev.id, bus, size, type);
+    if (h === NONE) return;
+    const freed = type === DT.coherent ? 1 : 0;
+    this.b.unlink(h);
+    this.live--;
+    this.remember(dev.id, bus, this.r_slen[h]!, this.r_site[h]!, site, freed);
+    this.release(h);
+    const more = this.extra.get(h);
     if (more) {
-      for (const r of more) this.release(r, unmapped);
-      this.extra.delete(e);
+      for (const r of more) this.release(r);
+      this.extra.delete(h);
     }
   }
 
-  /** The mapping is gone; remember it for a while so a late device access can be explained. */
-  release(r: number, unmapped: Site = 0): void {
+  private release(r: number): void {
     if (!this.r_live[r]) return;
-    this.index(r, -1);
+    if (!SHARED(this.r_type[r]!)) this.index(r, -1);
     this.r_live[r] = 0;
-    this.remember(this.r_dev[r]!, this.r_bus[r]!, this.r_size[r]!, this.r_site[r]!, unmapped, 0);
     this.r_site[r] = 0;
     this.free[this.nfree++] = r;
-  }
-
-  /** Remember a freed coherent buffer too (for "device accessed freed memory"). */
-  note_freed(dev: device, bus: number, size: number, mapped: Site, freed: Site): void {
-    this.remember(dev.id, bus, size, mapped, freed, 1);
   }
 
   private remember(dev: number, bus: number, size: number, mapped: Site, unmapped: Site, freed: number): void {
@@ -180,11 +276,31 @@ export class Ownership {
     }
   }
 
-  /** Records of an sg debug entry (its first, and any more chained by track()). */
-  records_of_entry(e: number): number[] {
-    const first = M.dbg.e_own[e]!;
-    if (first === NONE) return [];
-    return [first, ...(this.extra.get(e) ?? [])];
+  /** dma_sync_single_*: [bus, bus+size) of dev changes hands. A sync dma-debug cannot match
+   *  (past the mapping's end) still does its work on the memory it covers: the part of a
+   *  mapping it overlaps changes hands. */
+  sync_range(dev: device, bus: number, size: number, to_cpu: boolean): void {
+    const h = this.find_containing(dev.id, bus, size);
+    if (h !== NONE) { this.sync(h, bus - this.r_bus[h]!, size, to_cpu); return; }
+    const o = this.find_overlapping(dev.id, bus, size);
+    if (o === NONE) return;
+    const from = Math.max(bus, this.r_bus[o]!), to = Math.min(bus + size, this.r_bus[o]! + this.r_slen[o]!);
+    this.sync(o, from - this.r_bus[o]!, to - from, to_cpu);
+  }
+
+  /** dma_sync_sg_*: each DMA segment's list entries change hands whole. */
+  sync_sg(dev: device, segs: { dma: number; dma_len: number }[], to_cpu: boolean): void {
+    for (const s of segs) {
+      if (!s.dma_len) continue;
+      const h = this.find_containing(dev.id, s.dma, s.dma_len);
+      if (h !== NONE) for (const r of this.records_of(h)) this.sync(r, 0, this.r_size[r]!, to_cpu);
+    }
+  }
+
+  /** The records of a segment head (its own, and any more chained by track()). */
+  private records_of(h: number): number[] {
+    const more = this.extra.get(h);
+    return more ? [h, ...more] : [h];
   }
 
   /** kfree/vfree/free_pages of memory that is still mapped for DMA. */
@@ -264,10 +380,9 @@ export class Ownership {
 
   /** A device read or wrote [bus, bus+len): was that memory mapped for it, that way? */
   device_access(dev: device, bus: number, len: number, write: boolean, started: Site): void {
-    const dbg = M.dbg;
     const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
     const verb = write ? 'wrote' : 'read';
-    const e = dbg.find_containing(dev, bus, len);
+    const e = this.find_containing(dev.id, bus, len);
     const range = `[bus address=0x${x016(bus)}] [size=${len} bytes]`;
     if (e === NONE) {
       const f = this.recently_freed(dev.id, bus, len);
@@ -278,43 +393,40 @@ export class Ownership {
         ], { sites: [['Transfer started at', started], [f.what === 'freed' ? 'Freed at' : 'Unmapped at', f.unmapped], ['Mapped at', f.mapped]] });
         return;
       }
-      const o = dbg.find_overlapping(dev, bus, len);
+      const o = this.find_overlapping(dev.id, bus, len);
       M.diag.report('DEVICE_ACCESS_UNMAPPED', o !== NONE ? [
         `dmalab: ${who}: device ${verb} past the end of a mapping ${range}`,
-        `dmalab: the mapping is [device address=0x${x016(dbg.e_addr[o]!)}] [size=${dbg.e_size[o]} bytes]; the transfer is longer than what was mapped`,
+        `dmalab: the mapping is [device address=0x${x016(this.r_bus[o]!)}] [size=${this.r_slen[o]} bytes]; the transfer is longer than what was mapped`,
       ] : [
         `dmalab: ${who}: device ${verb} memory that is not mapped for it ${range}`,
         'dmalab: give the device only addresses from dma_map_*() or dma_alloc_coherent(), never virt_to_phys() or a CPU pointer',
-      ], { sites: o !== NONE ? [['Transfer started at', started], ['Mapped at', dbg.e_site[o]!]] : [['Transfer started at', started]] });
+      ], { sites: o !== NONE ? [['Transfer started at', started], ['Mapped at', this.r_site[o]!]] : [['Transfer started at', started]] });
       return;
     }
-    const type = dbg.e_type[e]!;
-    if (type === DT.coherent || type === DT.resource) return;
-    const dir = dbg.e_dir[e]!;
-    const desc = `[device address=0x${x016(dbg.e_addr[e]!)}] [size=${dbg.e_size[e]} bytes] [mapped with ${DIR_NAME[dir]}]`;
+    const type = this.r_type[e]!;
+    if (SHARED(type)) return;
+    const dir = this.r_dir[e]!;
+    const desc = `[device address=0x${x016(this.r_bus[e]!)}] [size=${this.r_slen[e]} bytes] [mapped with ${DIR_NAME[dir]}]`;
     if ((write && dir === DMA_TO_DEVICE) || (!write && dir === DMA_FROM_DEVICE)) {
       M.diag.report('DEVICE_ACCESS_WRONG_DIRECTION', [
         `dmalab: ${who}: device ${verb} a buffer mapped ${DIR_NAME[dir]} ${desc}`,
         `dmalab: ${write ? 'a device that writes the buffer needs DMA_FROM_DEVICE (or DMA_BIDIRECTIONAL)' : 'a device that reads the buffer needs DMA_TO_DEVICE (or DMA_BIDIRECTIONAL)'}; an IOMMU maps it ${dir === DMA_TO_DEVICE ? 'read-only' : 'write-only'}`,
-      ], { sites: [['Transfer started at', started], ['Mapped at', dbg.e_site[e]!]] });
+      ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
     }
     // dma_alloc_noncoherent() memory is owned like a streaming mapping, by the CPU at first.
-    if (type === DT.single || type === DT.sg || type === DT.noncoherent) {
-      for (const r of type === DT.sg ? this.records_of_entry(e) : [dbg.e_own[e]!]) {
-        if (r === NONE || !this.r_live[r]) continue;
-        const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
-        // The CPU took the buffer back (sync_for_cpu) and never returned it: harmless as long
-        // as it only read (Documentation/core-api/dma-api-howto.rst's RX example); once it
-        // wrote, the device can see stale memory, or the dirty lines land over its data.
-        if (lo >= hi || !this.r_wrote[r]) continue;
-        const off = bus - this.r_bus[r]!;
-        if (off < hi && off + len > lo) {
-          M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
-            `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${desc}`,
-            `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
-          ], { sites: [['Transfer started at', started], ['Mapped at', dbg.e_site[e]!]] });
-          break;
-        }
+    for (const r of this.records_of(e)) {
+      const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
+      // The CPU took the buffer back (sync_for_cpu) and never returned it: harmless as long
+      // as it only read (Documentation/core-api/dma-api-howto.rst's RX example); once it
+      // wrote, the device can see stale memory, or the dirty lines land over its data.
+      if (lo >= hi || !this.r_wrote[r]) continue;
+      const off = bus - this.r_bus[r]!;
+      if (off < hi && off + len > lo) {
+        M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
+          `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${desc}`,
+          `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
+        ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
+        break;
       }
     }
   }
@@ -322,12 +434,12 @@ export class Ownership {
   // ---- transfers in flight -----------------------------------------------------------------
 
   begin(dev: device, bus: number, len: number, write: boolean, what: string, started: Site): InFlight {
-    const t = { dev, bus, len, write, what, started };
+    const t: InFlight = { dev, bus, len, write, what, started, done: 0, ranges: [] };
     this.inflight.add(t);
     return t;
   }
-  end(t: InFlight | null): void {
-    if (t) this.inflight.delete(t);
+  end(t: InFlight): void {
+    this.inflight.delete(t);
   }
 
   /** Unmap or free of [bus, bus+size): is the device still transferring there? */
@@ -366,5 +478,15 @@ export class Ownership {
     M.diag.report('LEAK_MEMORY', lines, { sites: list.slice(0, 8).map((x) => [`${x.kind} allocated at`, x.site] as [string, Site]), sites_in_text: true });
   }
 }
+
+// The checks every bus master's DMA passes (hw/bus.ts calls them; it never imports dma/).
+set_dma_hooks({
+  access(dev, addr, len, write, started, phys) {
+    M.own.device_access(dev, addr, len, write, started);
+    M.trace.emit(M.clock.now, write ? T.dev_write : T.dev_read, dev.id, addr, len, phys);
+  },
+  begin: (dev, addr, len, write, what, started) => M.own.begin(dev, addr, len, write, what, started),
+  end: (t) => M.own.end(t as InFlight),
+});
 
 export { TYPE_NAME, DMA_BIDIRECTIONAL };

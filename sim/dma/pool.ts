@@ -10,7 +10,7 @@ import { dev_driver_string, dev_name, type device } from '../base/device.ts';
 import { devres_add, devres_release } from '../base/devres.ts';
 import { PAGE_SIZE, ___GFP_ZERO } from '../mm/page_alloc.ts';
 import { cpu_fill } from '../mm/access.ts';
-import { alloc_coherent_site, free_coherent_site } from './mapping.ts';
+import { alloc_coherent_site, free_coherent_site } from './alloc.ts';
 import type { dma_addr_t } from './types.ts';
 
 interface PoolPage { vaddr: number; dma: number; blocks: number; inuse: Uint8Array }

@@ -1,16 +1,93 @@
-// How a device's DMA reaches memory: the bus-master gate in its command register, then either
-// the IOMMU (bus address = IOVA) or the host bridge's fixed offset (dma-ranges), then RAM.
-// Devices never see the CPU cache unless they are cache-coherent (they snoop it). dmalab's
-// checks of who may touch what run on the way (dma/ownership.ts).
+// The one DMA address space, as QEMU's address_space_rw() (which pci_dma_rw() and every sysbus
+// DMA use): a bus master's read or write of a bus address passes its enable (PCI's command
+// bit; always on for a platform device), then its IOMMU or the bridge offset (dma-ranges), and
+// lands in RAM or in a decoded MMIO region (a BAR, a peripheral's FIFO). A non-coherent master
+// never sees the CPU cache; a coherent one snoops it. The checker is not here: sim/dma
+// registers hooks (set_dma_hooks) that see every access and every transfer a device model
+// declares, so hw/ never calls up into dma/.
 import { M } from '../kernel/machine.ts';
-import { T } from '../kernel/trace.ts';
 import { x016 } from '../lib/vsprintf.ts';
 import type { Site } from '../kernel/site.ts';
-import type { PciFn } from './pci.ts';
+import type { device } from '../base/device.ts';
 
 const PG = 4096;
-const warned_master = new WeakSet<object>();
 
+/** Anything that issues DMA: a PCI function, a platform DMA controller, a NIC. */
+export interface BusMaster {
+  /** Its struct device: the DMA mask, dma_coherent and IOMMU translation of its accesses.
+   *  null while nothing has enumerated it (its DMA then goes nowhere). */
+  readonly dev: device | null;
+  /** The bus-master enable (PCI_COMMAND_MASTER); a platform device returns true. */
+  master_enabled(): boolean;
+  /** Says, once, why a DMA with mastering off went nowhere (platform masters never call it). */
+  master_disabled(write: boolean): void;
+  /** Where the driver started what the master is doing: the site of the register write that
+   *  kicked the transfer off. The device model sets it; reports point at it. */
+  dma_site: Site;
+  /** The requester id in IOMMU fault logs: lspci's 00:03.0 and the devfn (SMMU stream id). */
+  readonly bdf: string;
+  readonly devfn: number;
+}
+
+/** A register window on the system bus: a PCI BAR or a platform device's MMIO resource. */
+export interface MmioRegion {
+  read(off: number, size: number): number;
+  write(off: number, size: number, value: number): void;
+}
+/** Who decodes a region: its memory-space enable and the last CPU write (for DMA sites). */
+export interface MmioOwner {
+  readonly dev: device | null;
+  memory_enabled(): boolean;
+  last_write_site: Site;
+}
+/** A physical address decoded to a register: its owner, the region, the offset, its index. */
+export interface MmioHit { fn: MmioOwner; model: MmioRegion; off: number; bar: number }
+
+/** The physical address map's MMIO side: platform windows added by their bus, then PCI BARs. */
+export class MmioMap {
+  private windows: { base: number; size: number; hit: Omit<MmioHit, 'off'> }[] = [];
+  constructor(private readonly pci: { decode(phys: number): MmioHit | null }) {}
+
+  /** A window of `size` bytes at `base` decoded by `owner` (its resource number `index`). */
+  add(base: number, size: number, owner: MmioOwner, model: MmioRegion, index = 0): void {
+    this.windows.push({ base, size, hit: { fn: owner, model, bar: index } });
+  }
+  remove(model: MmioRegion): void {
+    this.windows = this.windows.filter((w) => w.hit.model !== model);
+  }
+
+  decode(phys: number): MmioHit | null {
+    for (const w of this.windows) if (phys >= w.base && phys < w.base + w.size) return { ...w.hit, off: phys - w.base };
+    return this.pci.decode(phys);
+  }
+}
+
+/** What sim/dma hangs on the accessor. `phys` is where the first byte lands (-1: nowhere). */
+export interface DmaHooks {
+  access(dev: device, addr: number, len: number, write: boolean, started: Site, phys: number): void;
+  /** A device model declares a transfer: the master will read (write = false) or write
+   *  [addr, addr+len) of bus space until it ends. Returns a token for end(). */
+  begin(dev: device, addr: number, len: number, write: boolean, what: string, started: Site): object;
+  end(t: object): void;
+}
+let hooks: DmaHooks = { access() {}, begin: () => ({}), end() {} };
+export function set_dma_hooks(h: DmaHooks): void {
+  hooks = h;
+}
+
+/** A transfer in flight, as a device model holds it (null: none). */
+export type DmaTransfer = object | null;
+
+/** Declare a transfer (see DmaHooks.begin): what the CPU may not touch until it ends, what an
+ *  unmap or free must wait for. `what` names it in reports ("edu DMA RAM -> edu of 64 bytes"). */
+export function dma_transfer_begin(m: BusMaster, addr: number, len: number, write: boolean, what: string): DmaTransfer {
+  return m.dev ? hooks.begin(m.dev, addr, len, write, what, m.dma_site) : null;
+}
+export function dma_transfer_end(t: DmaTransfer): void {
+  if (t) hooks.end(t);
+}
+
+/** Device-side RAM access; a coherent master snoops (cleans, then drops, the CPU's lines). */
 function ram_op(phys: number, buf: Uint8Array, off: number, len: number, write: boolean, snoop: boolean): void {
   const c = M.cache;
   if (snoop && c) c.clean(phys, len);
@@ -19,53 +96,78 @@ function ram_op(phys: number, buf: Uint8Array, off: number, len: number, write: 
   if (snoop && c && write) c.clean_invalidate(phys, len);
 }
 
-/** A DMA transfer by PCI function `fn`: bus address `addr`, len bytes, to/from buf[off..]. */
-export function bus_dma(fn: PciFn, addr: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
-  const dev = fn.dev;
-  const started: Site = fn.dma_site;
-  if (!dev) return false;
-  if (!fn.master_enabled()) {
-    if (!warned_master.has(dev)) {
-      warned_master.add(dev);
-      M.diag.report('DMA_NO_BUS_MASTER', [
-        `dmalab: ${dev.driver?.name ?? 'pci'} ${dev.init_name}: the device tried to ${write ? 'write' : 'read'} memory by DMA, but bus mastering is off`,
-        fn.master_was_on
-          ? 'dmalab: bus mastering had been turned off again (pci_clear_master() or pci_disable_device(), in remove?) while the device still had a transfer to do: wait for it to finish first'
-          : 'dmalab: call pci_set_master() in probe (after pci_enable_device); without it the device cannot reach memory',
-      ], { sites: [['Transfer started at', started]] });
+/** Device-side MMIO access: 4-byte (then smaller) little-endian register accesses. */
+function mmio_op(hit: MmioHit, buf: Uint8Array, off: number, len: number, write: boolean): void {
+  const on = hit.fn.memory_enabled();
+  for (let at = 0; at < len;) {
+    const n = len - at >= 4 ? 4 : len - at >= 2 ? 2 : 1;
+    if (write) {
+      let v = 0;
+      for (let i = n - 1; i >= 0; i--) v = v * 256 + buf[off + at + i]!;
+      if (on) hit.model.write(hit.off + at, n, v);
+    } else {
+      let v = on ? hit.model.read(hit.off + at, n) : 2 ** (8 * n) - 1;
+      for (let i = 0; i < n; i++) { buf[off + at + i] = v & 0xff; v = Math.floor(v / 256); }
     }
+    at += n;
+  }
+}
+
+/** Physical [phys, phys+len): RAM, or a register window; false if nothing answers. */
+function phys_op(dev: device, phys: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+  if (M.ram.contains(phys, len)) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
+  return mmio_at(phys, buf, off, len, write);
+}
+function mmio_at(phys: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+  const hit = phys >= 0 ? M.mmio.decode(phys) : null;
+  if (!hit || M.mmio.decode(phys + len - 1)?.model !== hit.model) return false;
+  mmio_op(hit, buf, off, len, write);
+  return true;
+}
+
+/** address_space_rw(): master `m` reads (write = false) or writes bus [addr, addr+len) from or
+ *  to buf[off..]. False if it failed (reads then see all ones, as on a real bus). */
+export function dma_rw(m: BusMaster, addr: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+  const dev = m.dev;
+  if (!dev) return false;
+  if (!m.master_enabled()) {
+    m.master_disabled(write);
     if (!write) buf.fill(0xff, off, off + len);
     return false;
   }
-  M.own.device_access(dev, addr, len, write, started);
-  M.trace.emit(M.clock.now, write ? T.dev_write : T.dev_read, dev.id, addr, len,
-    dev._iommu ? M.iommu?.lookup(dev, addr)?.phys ?? -1 : addr - M.shape.bus_offset);
-  const snoop = dev.dma_coherent;
+  const started = m.dma_site;
   if (dev._iommu && M.iommu) {
-    let ok = true;
+    hooks.access(dev, addr, len, write, started, M.iommu.lookup(dev, addr)?.phys ?? -1);
     let a = addr;
     while (len > 0) {
       const n = Math.min(len, PG - (a % PG));
-      const phys = M.iommu.translate(dev, a, write, fn.bdf, fn.slot << 3 | fn.fn, started);
-      if (phys < 0) {
-        ok = false;
-        if (!write) buf.fill(0xff, off, off + n);
-        // The IOMMU aborts the rest of the transaction.
+      const phys = M.iommu.translate(dev, a, write, m.bdf, m.devfn, started);
+      // A fault aborts the rest of the transaction.
+      if (phys < 0 || !phys_op(dev, phys, buf, off, n, write)) {
         if (!write) buf.fill(0xff, off, off + len);
         return false;
       }
-      ram_op(phys, buf, off, n, write, snoop);
       a += n; off += n; len -= n;
     }
-    return ok;
+    return true;
   }
+  // The bridge's dma-ranges offset covers RAM; registers sit on the bus at their physical
+  // address (dma_direct_map_resource() hands out the physical address as it is).
   const phys = addr - M.shape.bus_offset;
-  if (addr < 0 || !M.ram.contains(phys, len)) {
-    // Nothing answers at that bus address: a master abort. Reads return all ones.
-    M.printk(3, `dmalab: ${dev.init_name}: DMA ${write ? 'write' : 'read'} at bus address 0x${x016(addr)} reaches no memory (master abort)`);
-    if (!write) buf.fill(0xff, off, off + len);
-    return false;
-  }
-  ram_op(phys, buf, off, len, write, snoop);
-  return true;
+  const ram = addr >= 0 && M.ram.contains(phys, len);
+  hooks.access(dev, addr, len, write, started, ram ? phys : addr);
+  if (ram) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
+  if (mmio_at(addr, buf, off, len, write)) return true;
+  // Nothing answers at that bus address: a master abort. Reads return all ones.
+  M.printk(3, `dmalab: ${dev.init_name}: DMA ${write ? 'write' : 'read'} at bus address 0x${x016(addr)} reaches no memory (master abort)`);
+  if (!write) buf.fill(0xff, off, off + len);
+  return false;
+}
+
+/** dma_read / dma_write of a master (QEMU's dma_memory_read / dma_memory_write). */
+export function dma_read(m: BusMaster, addr: number, dst: Uint8Array, off: number, len: number): boolean {
+  return dma_rw(m, addr, dst, off, len, false);
+}
+export function dma_write(m: BusMaster, addr: number, src: Uint8Array, off: number, len: number): boolean {
+  return dma_rw(m, addr, src, off, len, true);
 }

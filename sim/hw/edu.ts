@@ -26,6 +26,7 @@ import { M } from '../kernel/machine.ts';
 import type { BarModel, PciFn, PciModel } from './pci.ts';
 import type { Site } from '../kernel/site.ts';
 import type { Event } from './clock.ts';
+import { dma_transfer_begin, dma_transfer_end, type DmaTransfer } from './bus.ts';
 import { u64_bits } from '../lib/vsprintf.ts';
 
 export const EDU_VENDOR = 0x1234, EDU_DEVICE = 0x11e8;
@@ -68,7 +69,7 @@ export class Edu implements PciModel {
   readonly dma_delay_ns: number;
   private dma_timer: Event | null = null;
   private fact_timer: Event | null = null;
-  private inflight: ReturnType<typeof M.own.begin> | null = null;
+  private inflight: DmaTransfer = null;
   /** Transfers completed (for tests and the benchmark). */
   transfers = 0;
 
@@ -193,10 +194,8 @@ export class Edu implements PciModel {
     const to_ram = (this.dma.cmd & BigInt(EDU_DMA_TO_RAM)) !== 0n;
     const host = to_ram ? this.dma.dst : this.dma.src;
     const cnt = Number(BigInt.asUintN(53, this.dma.cnt));
-    if (this.fn.dev) {
-      const bus = Number(BigInt.asUintN(53, host & this.dma_mask));
-      this.inflight = M.own.begin(this.fn.dev, bus, cnt, to_ram, `edu DMA ${to_ram ? 'edu -> RAM' : 'RAM -> edu'} of ${cnt} bytes`, this.fn.dma_site);
-    }
+    const bus = Number(BigInt.asUintN(53, host & this.dma_mask));
+    this.inflight = dma_transfer_begin(this.fn, bus, cnt, to_ram, `edu DMA ${to_ram ? 'edu -> RAM' : 'RAM -> edu'} of ${cnt} bytes`);
     this.dma_timer = M.clock.schedule(this.dma_delay_ns, () => this.dma_done(), 'edu DMA');
   }
 
@@ -204,7 +203,7 @@ export class Edu implements PciModel {
   private dma_done(): void {
     this.dma_timer = null;
     if (!(this.dma.cmd & BigInt(EDU_DMA_RUN))) return;
-    M.own.end(this.inflight);
+    dma_transfer_end(this.inflight);
     this.inflight = null;
     const to_ram = (this.dma.cmd & BigInt(EDU_DMA_TO_RAM)) !== 0n;
     const cnt = this.dma.cnt;
@@ -231,7 +230,7 @@ export class Edu implements PciModel {
   reset(): void {
     M.clock.cancel(this.dma_timer);
     M.clock.cancel(this.fact_timer);
-    M.own.end(this.inflight);
+    dma_transfer_end(this.inflight);
     this.inflight = null;
   }
 }

@@ -1,9 +1,10 @@
 // The PCI bus as hardware: functions with config space, BARs decoded in bus space, the
 // command register gating memory decoding and bus mastering, INTx lines and MSI. Device
-// models (hw/edu.ts, ...) plug into it and reach memory through the bus (hw/bus.ts).
+// models (hw/edu.ts, ...) plug into it; a function is a bus master (hw/bus.ts), and its DMA
+// goes through the one accessor every master uses.
 import type { Shape } from '../kernel/shapes.ts';
 import { M } from '../kernel/machine.ts';
-import { bus_dma } from './bus.ts';
+import { dma_rw, type BusMaster, type MmioHit } from './bus.ts';
 import type { device } from '../base/device.ts';
 import type { IrqSource } from '../irq/core.ts';
 
@@ -38,7 +39,7 @@ export interface PciModel {
   attach(fn: PciFn): void;
 }
 
-export class PciFn implements IrqSource {
+export class PciFn implements IrqSource, BusMaster {
   readonly config = new Uint8Array(256);
   readonly bar_addr: number[] = [];
   /** The kernel's struct device for this function (set by the PCI core at enumeration). */
@@ -64,6 +65,9 @@ export class PciFn implements IrqSource {
   /** lspci style: 00:03.0 */
   get bdf(): string {
     return this.name.slice(5);
+  }
+  get devfn(): number {
+    return this.slot << 3 | this.fn;
   }
 
   cfg_read(off: number, size: 1 | 2 | 4): number {
@@ -118,13 +122,28 @@ export class PciFn implements IrqSource {
     if (this.msi_enabled() && this.msi_base) M.irq.edge(this.msi_base + vector);
   }
 
-  /** Device reads memory by DMA: bus address -> dst[off..off+len). False if it failed. */
+  /** pci_dma_read(): the function reads bus [addr, addr+len) into dst[off..]. False if it
+   *  failed. */
   dma_read(addr: number, dst: Uint8Array, off: number, len: number): boolean {
-    return bus_dma(this, addr, dst, off, len, false);
+    return dma_rw(this, addr, dst, off, len, false);
   }
-  /** Device writes memory by DMA. */
+  /** pci_dma_write(). */
   dma_write(addr: number, src: Uint8Array, off: number, len: number): boolean {
-    return bus_dma(this, addr, src, off, len, true);
+    return dma_rw(this, addr, src, off, len, true);
+  }
+
+  private warned_master = false;
+  /** A DMA with PCI_COMMAND_MASTER off: said once per function. */
+  master_disabled(write: boolean): void {
+    const dev = this.dev;
+    if (!dev || this.warned_master) return;
+    this.warned_master = true;
+    M.diag.report('DMA_NO_BUS_MASTER', [
+      `dmalab: ${dev.driver?.name ?? 'pci'} ${dev.init_name}: the device tried to ${write ? 'write' : 'read'} memory by DMA, but bus mastering is off`,
+      this.master_was_on
+        ? 'dmalab: bus mastering had been turned off again (pci_clear_master() or pci_disable_device(), in remove?) while the device still had a transfer to do: wait for it to finish first'
+        : 'dmalab: call pci_set_master() in probe (after pci_enable_device); without it the device cannot reach memory',
+    ], { sites: [['Transfer started at', this.dma_site]] });
   }
   /** What QEMU logs with LOG_GUEST_ERROR: the driver asked the device for something wrong. */
   guest_error(text: string): void {
@@ -181,7 +200,7 @@ export class PciBus {
   }
 
   /** Which function and BAR decode this physical address? */
-  decode(phys: number): { fn: PciFn; bar: number; off: number; model: BarModel } | null {
+  decode(phys: number): (MmioHit & { fn: PciFn }) | null {
     for (const fn of this.fns) {
       for (let i = 0; i < fn.model.bars.length; i++) {
         const b = fn.model.bars[i];

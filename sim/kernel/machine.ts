@@ -24,6 +24,7 @@ import { DmaDebug } from '../dma/debug.ts';
 import { Swiotlb } from '../dma/swiotlb.ts';
 import { IommuHw } from '../hw/iommu.ts';
 import { PciBus } from '../hw/pci.ts';
+import { MmioMap } from '../hw/bus.ts';
 import { IrqCore } from '../irq/core.ts';
 import { DriverCore } from '../base/dd.ts';
 import type { device } from '../base/device.ts';
@@ -80,6 +81,9 @@ export class Machine {
   readonly swiotlb: Swiotlb | null;
   readonly iommu: IommuHw | null;
   readonly pci: PciBus;
+  /** The physical address map's register windows (PCI BARs, platform devices' resources):
+   *  what a CPU MMIO access or a bus master's DMA to a non-RAM address reaches. */
+  readonly mmio: MmioMap;
   readonly irq: IrqCore;
   readonly drivers: DriverCore;
   /** Every struct device, by its sim id (the checker keys entries by it). */
@@ -124,6 +128,7 @@ export class Machine {
     if (this.swiotlb) this.pages.reserve(this.swiotlb.base, this.swiotlb.size);
     this.iommu = this.shape.iommu ? new IommuHw(this.shape.iommu) : null;
     this.pci = new PciBus(this.shape);
+    this.mmio = new MmioMap(this.pci);
     this.irq = new IrqCore();
     this.drivers = new DriverCore();
     // The timer tick: jiffies advance HZ times a (virtual) second.

@@ -8,4 +8,4 @@ export function L1_CACHE_BYTES(): number {
 export function ARCH_DMA_MINALIGN(): number {
   return M.shape.dma_minalign;
 }
-export { dma_get_cache_alignment } from '../../dma/mapping.ts';
+export { dma_get_cache_alignment } from '../../dma/mask.ts';

@@ -9,6 +9,8 @@ export {
   dma_get_mask, dma_get_cache_alignment, dma_max_mapping_size, dma_get_required_mask,
   dma_addressing_limited, dma_get_max_seg_size, dma_set_max_seg_size, dma_get_seg_boundary,
   dma_set_seg_boundary, dma_need_sync,
+} from '../../dma/mask.ts';
+export {
   dma_map_single, dma_map_single_attrs, dma_unmap_single, dma_unmap_single_attrs,
   dma_map_page, dma_map_page_attrs, dma_unmap_page, dma_unmap_page_attrs,
   dma_map_resource, dma_unmap_resource, dma_mapping_error,
@@ -16,6 +18,8 @@ export {
   dma_sync_single_range_for_cpu, dma_sync_single_range_for_device,
   dma_map_sg, dma_map_sg_attrs, dma_unmap_sg, dma_unmap_sg_attrs, dma_map_sgtable, dma_unmap_sgtable,
   dma_sync_sg_for_cpu, dma_sync_sg_for_device, dma_sync_sgtable_for_cpu, dma_sync_sgtable_for_device,
+} from '../../dma/mapping.ts';
+export {
   dma_alloc_coherent, dma_free_coherent, dma_alloc_attrs, dma_free_attrs,
   dmam_alloc_coherent, dmam_free_coherent, dma_alloc_noncoherent, dma_free_noncoherent,
-} from '../../dma/mapping.ts';
+} from '../../dma/alloc.ts';

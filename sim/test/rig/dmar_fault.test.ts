@@ -7,7 +7,7 @@ import { edu_dmarfault_driver } from '../drivers/rig/dmar_fault.ts';
 import { edu_dmarfault2_driver } from '../drivers/rig/dmar_fault_unmapped.ts';
 import { EDU_BUF_ADDR, EDU_DMA_XFER, edu_dma_poll } from '../drivers/edu_rig.ts';
 import { pcim_enable_device, pcim_iomap_regions, pcim_iomap_table, pci_set_master } from '../../pci/pci.ts';
-import { dma_set_mask_and_coherent } from '../../dma/mapping.ts';
+import { dma_set_mask_and_coherent } from '../../dma/mask.ts';
 import { DMA_BIT_MASK } from '../../dma/types.ts';
 import { msleep } from '../../kernel/time.ts';
 import { EIO } from '../../kernel/errno.ts';
