@@ -9,6 +9,7 @@ import { M } from '../kernel/machine.ts';
 import { x016 } from '../lib/vsprintf.ts';
 import type { Site } from '../kernel/site.ts';
 import type { device } from '../base/device.ts';
+import { platform_decode } from './platform.ts';
 
 const PG = 4096;
 
@@ -43,22 +44,12 @@ export interface MmioOwner {
 /** A physical address decoded to a register: its owner, the region, the offset, its index. */
 export interface MmioHit { fn: MmioOwner; model: MmioRegion; off: number; bar: number }
 
-/** The physical address map's MMIO side: platform windows added by their bus, then PCI BARs. */
+/** The physical address map's MMIO side: PCI BARs, then the platform bus's windows. */
 export class MmioMap {
-  private windows: { base: number; size: number; hit: Omit<MmioHit, 'off'> }[] = [];
   constructor(private readonly pci: { decode(phys: number): MmioHit | null }) {}
 
-  /** A window of `size` bytes at `base` decoded by `owner` (its resource number `index`). */
-  add(base: number, size: number, owner: MmioOwner, model: MmioRegion, index = 0): void {
-    this.windows.push({ base, size, hit: { fn: owner, model, bar: index } });
-  }
-  remove(model: MmioRegion): void {
-    this.windows = this.windows.filter((w) => w.hit.model !== model);
-  }
-
   decode(phys: number): MmioHit | null {
-    for (const w of this.windows) if (phys >= w.base && phys < w.base + w.size) return { ...w.hit, off: phys - w.base };
-    return this.pci.decode(phys);
+    return this.pci.decode(phys) ?? platform_decode(phys);
   }
 }
 
@@ -118,8 +109,7 @@ function phys_op(dev: device, phys: number, buf: Uint8Array, off: number, len: n
   if (M.ram.contains(phys, len)) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
   return mmio_at(phys, buf, off, len, write);
 }
-function mmio_at(phys: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
-  const hit = phys >= 0 ? M.mmio.decode(phys) : null;
+function mmio_at(phys: number, buf: Uint8Array, off: number, len: number, write: boolean, hit = phys >= 0 ? M.mmio.decode(phys) : null): boolean {
   if (!hit || M.mmio.decode(phys + len - 1)?.model !== hit.model) return false;
   mmio_op(hit, buf, off, len, write);
   return true;
@@ -151,13 +141,13 @@ export function dma_rw(m: BusMaster, addr: number, buf: Uint8Array, off: number,
     }
     return true;
   }
-  // The bridge's dma-ranges offset covers RAM; registers sit on the bus at their physical
-  // address (dma_direct_map_resource() hands out the physical address as it is).
-  const phys = addr - M.shape.bus_offset;
-  const ram = addr >= 0 && M.ram.contains(phys, len);
-  hooks.access(dev, addr, len, write, started, ram ? phys : addr);
-  if (ram) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
-  if (mmio_at(addr, buf, off, len, write)) return true;
+  // Registers sit on the bus at their physical address (dma_direct_map_resource() hands the
+  // physical address out as it is); the rest goes through the bridge's dma-ranges offset.
+  const hit = addr >= 0 ? M.mmio.decode(addr) : null;
+  const phys = hit ? addr : addr - M.shape.bus_offset;
+  hooks.access(dev, addr, len, write, started, phys);
+  if (hit) { if (mmio_at(addr, buf, off, len, write, hit)) return true; }
+  else if (addr >= 0 && M.ram.contains(phys, len)) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
   // Nothing answers at that bus address: a master abort. Reads return all ones.
   M.printk(3, `dmalab: ${dev.init_name}: DMA ${write ? 'write' : 'read'} at bus address 0x${x016(addr)} reaches no memory (master abort)`);
   if (!write) buf.fill(0xff, off, off + len);

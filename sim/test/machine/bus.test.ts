@@ -1,20 +1,19 @@
 // The one DMA address space (hw/bus.ts, DESIGN.md §15): any bus master, not only a PCI function,
 // reads and writes bus addresses through its IOMMU or the bridge offset, to RAM or to a decoded
-// MMIO region (a peripheral's FIFO); the checks hang on it as hooks sim/dma registers, and they
+// MMIO region (a platform peripheral's FIFO); the checks hang on it as hooks sim/dma registers, and they
 // keep their own tables (dma-debug is a leaf: turning it off leaves dmalab's rules on).
 import { describe, expect, test } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { machine, run, pattern, compare, codes, diagnostics, all_shapes, M, type Machine } from '../../testing/index.ts';
 import { new_device, type device } from '../../base/device.ts';
-import { dma_rw, dma_read, dma_write, dma_transfer_begin, dma_transfer_end, type BusMaster, type MmioRegion } from '../../hw/bus.ts';
+import { dma_rw, dma_read, dma_write, dma_transfer_begin, dma_transfer_end, type BusMaster } from '../../hw/bus.ts';
+import { platform_hw_add } from '../../hw/platform.ts';
 import { dma_map_single, dma_unmap_single, dma_map_resource, dma_unmap_resource, dma_mapping_error } from '../../dma/mapping.ts';
 import { dma_set_mask_and_coherent } from '../../dma/mask.ts';
 import { DMA_BIT_MASK, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from '../../dma/types.ts';
 import { kmalloc, kfree } from '../../mm/slab_api.ts';
 import { GFP_KERNEL } from '../../include/linux/gfp.ts';
 import { copy_to_mem, copy_from_mem } from '../../mm/string.ts';
-
-const FIFO_PHYS = 0xfe001000;
 
 /** A platform DMA controller as a later device model has it: its own struct device, always
  *  allowed to master the bus. */
@@ -26,19 +25,20 @@ function platform_master(m: Machine, coherent = m.shape.coherent): BusMaster & {
   return { dev, master_enabled: () => true, master_disabled() {}, dma_site: 0, bdf: 'fe000000.dma', devfn: 0x20 };
 }
 
-/** A peripheral's TX FIFO: a 4-byte data register at offset 0 that keeps what is written. */
-function fifo(m: Machine): { got: number[]; region: MmioRegion } {
+/** A peripheral on the platform bus with a TX FIFO: a 4-byte data register at offset 0 that
+ *  keeps what is written. Returns the FIFO's physical address and what it received. */
+function fifo(): { phys: number; got: number[] } {
   const got: number[] = [];
-  const region: MmioRegion = { read: () => 0x5a5a5a5a, write: (off, size, v) => { if (off === 0 || off === 4) got.push(size, v); } };
-  m.mmio.add(FIFO_PHYS, 0x1000, { dev: null, memory_enabled: () => true, last_write_site: 0 }, region);
-  return { got, region };
+  const regs = { size: 0x1000, read: () => 0x5a5a5a5a, write: (off: number, size: number, v: number) => { if (off === 0 || off === 4) got.push(size, v); } };
+  const node = platform_hw_add({ name: 'serial', compatible: ['test,fifo'], regions: [regs], irqs: 0, attach() {} });
+  return { phys: node.base[0]!, got };
 }
 
 describe.each(all_shapes())('%s', (shape) => {
   test('a platform master reads mapped RAM and writes it into a peripheral FIFO (MMIO) mapped with dma_map_resource', () => {
     const m = machine({ shape, seed: 1 });
     const ctl = platform_master(m);
-    const { got } = fifo(m);
+    const { phys: FIFO_PHYS, got } = fifo();
     run(null, () => {
       expect(dma_set_mask_and_coherent(ctl.dev, DMA_BIT_MASK(32))).toBe(0);
       const buf = kmalloc(8, GFP_KERNEL);
