@@ -95,6 +95,8 @@ export class Machine {
    *  the map/unmap fast path allocates nothing. */
   api_site: Site = 0;
   api_label = '';
+  /** Set by die(): the kernel panicked (oops=panic, as on the rig); no driver code runs after. */
+  panicked = false;
 
   constructor(opts: MachineOptions = {}) {
     M = this;
