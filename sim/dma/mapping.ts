@@ -24,6 +24,7 @@ import * as direct from './direct.ts';
 import * as iommu from './iommu.ts';
 import { IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.ts';
 import { check_int, check_addr_len, ADDR, DMA, LEN } from '../kernel/die.ts';
+import { map_module_static } from './module_static.ts';
 
 const NONE = -1;
 
@@ -182,6 +183,7 @@ function map_single(dev: device, ptr: number, size: number, dir: number, attrs: 
     return DMA_MAPPING_ERROR;
   }
   M.dbg.map_single(dev, ptr, size, site);
+  if (M.modspace.section_of(ptr)) map_module_static(dev, ptr, size, site);
   const sect = M.kimage.section_of(ptr);
   if (sect) {
     M.diag.report('DMA_MAP_STATIC', [

@@ -39,7 +39,7 @@ function segments(v: number, len: number, write: number, entry: Function): Seg[]
     let phys: number, cached = M.cache !== null;
     if (mmu.is_linear(at)) phys = mmu.lm_to_phys(at);
     else if (in_kimage(at)) phys = mmu.kimage_to_phys(at);
-    else if (mmu.is_vmalloc(at)) {
+    else if (mmu.is_vmalloc(at) || mmu.is_module(at)) {
       const pte = mmu.vm_pte(at);
       if (!pte) page_fault(at, write, entry);
       const flags = pte % PAGE_SIZE;
