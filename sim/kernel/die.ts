@@ -24,6 +24,8 @@ export interface DieOpts {
   frames?: CallSite[];
   /** dmalab's words, printed first: what happened, plainly. */
   notes?: string[];
+  /** dmalab's words about a kernel-detected fault, printed after the header line. */
+  after?: string[];
   /** The task ends (halt kind for the harness). */
   kind?: 'oops' | 'bug';
   message?: string;
@@ -70,7 +72,7 @@ export function die_report(code: Code, o: DieOpts): KernelHalt {
   const trace = frames.map((f) => ` ${site_str(f)} (${f.fn})`);
   if (arm) {
     const [str, esr] = o.arm64;
-    lines.push(`Internal error: ${str}: ${esr.toString(16).padStart(16, '0')} [#${n}] SMP`,
+    lines.push(`Internal error: ${str}: ${esr.toString(16).padStart(16, '0')} [#${n}] SMP`, ...(o.after ?? []),
       `Modules linked in: ${M.modules().join(' ')}`, cpu, 'Hardware name: linux,dummy-virt (DT)',
       `pc : ${rip}`, 'Call trace:', ...trace, '---[ end trace 0000000000000000 ]---',
       `Kernel panic - not syncing: ${str}: Fatal exception${irq ? ' in interrupt' : ''}`);
@@ -78,7 +80,7 @@ export function die_report(code: Code, o: DieOpts): KernelHalt {
     const [str, err] = o.x86;
     const ctx = M.sched.in_hardirq() ? 'IRQ' : 'TASK';
     // (No "Hardware name:" line: the rig's tinyconfig kernel has no DMI.)
-    lines.push(`${str}: ${(err & 0xffff).toString(16).padStart(4, '0')} [#${n}]`, cpu,
+    lines.push(`${str}: ${(err & 0xffff).toString(16).padStart(4, '0')} [#${n}]`, ...(o.after ?? []), cpu,
       `RIP: 0010:${rip}`, 'Call Trace:', ` <${ctx}>`, ...trace, ` </${ctx}>`,
       `Modules linked in: ${M.modules().join(' ')}`,
       ...(o.cr2 !== undefined ? [`CR2: ${o.cr2}`] : []),

@@ -183,7 +183,7 @@ export function page_fault_oops(v: number, write: boolean, site: Site, label: st
           : `BUG: unable to handle page fault for address: ${addr}`,
          `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
          `#PF: error_code(0x${err.toString(16).padStart(4, '0')}) - ${why ? 'permissions violation' : 'not-present page'}`],
-    x86: ['Oops', err], arm64: ['Oops', esr], cr2: addr, site: [label, site], notes,
+    x86: ['Oops', err], arm64: ['Oops', esr], cr2: addr, site: [label, site], after: notes,
     message: `page fault at ${addr}${why ? ` (${why})` : ''}`, ...(rip ? { rip } : {}),
   });
 }
