@@ -55,6 +55,7 @@ const SGBLK_PRDT_BYTES = SGBLK_NPRD * SGBLK_PRD_SIZE;
 
 const SGBLK_CACHE_PAGES = 16;       // the read-ahead area: 64 KiB in separate pages
 const PAGE_SIZE = 4096;
+const SGBLK_CACHE_SECTORS = SGBLK_CACHE_PAGES * PAGE_SIZE / SGBLK_SECTOR;
 const SGBLK_TIMEOUT_MS = 1000;      // a command takes 250 us
 const SGBLK_POLL_US = 1000;
 
@@ -79,22 +80,19 @@ function sgblk_irq(irq: number, blk: sgblk_dev): irqreturn_t {
   return IRQ_HANDLED;
 }
 
-/** Write the descriptors for the first `len` bytes of `sgt`, one per DMA segment, the last
- *  marked EOT; their count, or -EINVAL if they do not fit the table. */
-function sgblk_fill_prdt(blk: sgblk_dev, sgt: sg_table, len: number): number {
-  let left = len;
-  let n = 0;
+/** Write one descriptor per DMA segment of `sgt`, the last marked EOT; their count, or -EINVAL
+ *  if they do not fit the table. */
+function sgblk_fill_prdt(blk: sgblk_dev, sgt: sg_table): number {
+  if (sgt.nents > SGBLK_NPRD)
+    return -EINVAL;
   for_each_sgtable_dma_sg(sgt, (sg, i) => {
-    if (left <= 0 || i >= SGBLK_NPRD) return;
-    const seg = Math.min(sg_dma_len(sg), left);
     const prd = blk.prdt + i * SGBLK_PRD_SIZE;
-    left -= seg;
+    const eot = i === sgt.nents - 1 ? SGBLK_PRD_EOT : 0;
     put_u32(lower_32_bits(sg_dma_address(sg)), prd + SGBLK_PRD_ADDR_LO);
     put_u32(upper_32_bits(sg_dma_address(sg)), prd + SGBLK_PRD_ADDR_HI);
-    put_u32(((seg - 1) | (left <= 0 ? SGBLK_PRD_EOT : 0)) >>> 0, prd + SGBLK_PRD_FLAGS_SIZE);
-    n = i + 1;
+    put_u32(((sg_dma_len(sg) - 1) | eot) >>> 0, prd + SGBLK_PRD_FLAGS_SIZE);
   });
-  return left > 0 ? -EINVAL : n;
+  return sgt.nents;
 }
 
 /**
@@ -143,7 +141,7 @@ export function sgblk_rw(blk: sgblk_dev, pages: number[], offset: number, len: n
       break err_free_table;
     }
     // From here until the unmap, the pages are the device's.
-    ret = sgblk_fill_prdt(blk, sgt, len);
+    ret = sgblk_fill_prdt(blk, sgt);
     if (ret > 0)
       ret = sgblk_run(blk, lba, len / SGBLK_SECTOR, write);
     if (ret === -EBUSY)
@@ -154,27 +152,24 @@ export function sgblk_rw(blk: sgblk_dev, pages: number[], offset: number, len: n
   return ret;
 }
 
-/** Read `nsect` sectors at `lba` through the read-ahead area; a copy of them, or -errno. */
-export function sgblk_read_cached(blk: sgblk_dev, lba: number, nsect: number): Uint8Array | number {
+/** Read the SGBLK_CACHE_SECTORS sectors at `lba` through the read-ahead area; a copy of them,
+ *  or -errno. */
+export function sgblk_read_cached(blk: sgblk_dev, lba: number): Uint8Array | number {
   const dev = blk.pdev.dev;
-  const len = nsect * SGBLK_SECTOR;
-  if (nsect <= 0 || len > SGBLK_CACHE_PAGES * PAGE_SIZE)
-    return -EINVAL;
 
   // The area is the device's between calls: the device writes it, then the CPU borrows it.
-  const n = sgblk_fill_prdt(blk, blk.cache, len);
-  if (n < 0)
-    return n;
-  const ret = sgblk_run(blk, lba, nsect, false);
-  if (ret)
+  const ret = sgblk_fill_prdt(blk, blk.cache);
+  if (ret < 0)
     return ret;
+  const err = sgblk_run(blk, lba, SGBLK_CACHE_SECTORS, false);
+  if (err)
+    return err;
   dma_sync_sgtable_for_cpu(dev, blk.cache, DMA_FROM_DEVICE);
-  const out = new Uint8Array(len);
+  const out = new Uint8Array(SGBLK_CACHE_SECTORS * SGBLK_SECTOR);
   let pos = 0;
   for_each_sgtable_sg(blk.cache, (sg) => {
-    const take = Math.min(sg.length, len - pos);
-    if (take > 0) out.set(copy_from_mem(sg_virt(sg), take), pos);
-    pos += take;
+    out.set(copy_from_mem(sg_virt(sg), sg.length), pos);
+    pos += sg.length;
   });
   dma_sync_sgtable_for_device(dev, blk.cache, DMA_FROM_DEVICE);
   return out;
