@@ -19,6 +19,41 @@ export class DriverCore {
   readonly drivers = new Map<object, DriverRecord>();
   /** Devices whose driver crashed: no leak check after an oops (the oops is the news). */
   readonly crashed = new WeakSet<device>();
+  /** Probes that returned -EPROBE_DEFER, each with how its bus tries it again
+   *  (deferred_probe_pending_list). */
+  private deferred = new Map<device, () => void>();
+  private retrying = false;
+
+  /** driver_deferred_probe_add(): try this device again after another driver binds. */
+  defer(dev: device, retry: () => void): void {
+    this.deferred.set(dev, retry);
+  }
+  /** Forget a deferred probe (its driver went away, or the device was bound by hand). */
+  undefer(dev: device): void {
+    this.deferred.delete(dev);
+  }
+  /** The devices whose probe is still deferred (/sys/kernel/debug/devices_deferred). */
+  devices_deferred(): device[] {
+    return [...this.deferred.keys()];
+  }
+  /** driver_deferred_probe_trigger(): a driver bound, so every deferred probe runs again (in
+   *  the kernel from a workqueue, right after; here at once), until none makes progress. */
+  private retry_deferred(): void {
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (let progress = true; progress && this.deferred.size;) {
+        progress = false;
+        for (const [dev, retry] of [...this.deferred]) {
+          this.deferred.delete(dev);
+          retry();
+          if (dev.driver) progress = true;
+        }
+      }
+    } finally {
+      this.retrying = false;
+    }
+  }
 
   register(drv: device_driver): DriverRecord {
     let r = this.drivers.get(drv);
@@ -85,7 +120,11 @@ export class DriverCore {
       M.printk(4, `dmalab: ${drv.name}: probe returned ${String(ret)}, not an int (0 or a negative errno)`);
       ret = ret ? -22 : 0;
     }
-    if (ret === 0) return 0;
+    if (ret === 0) {
+      this.deferred.delete(dev);
+      this.retry_deferred();
+      return 0;
+    }
     if (ret !== -EPROBE_DEFER && ret !== -ENODEV && ret !== -ENXIO && out.ok) {
       M.printk(4, `${drv.name}: probe of ${dev_name(dev)} failed with error ${ret}`);
     }

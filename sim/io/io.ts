@@ -9,6 +9,7 @@ import { px, pa } from '../lib/vsprintf.ts';
 import { KernelHalt } from '../kernel/sched.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
 import { PTE_MMIO, PTE_UNCACHED } from '../mm/memory.ts';
+import { platform_decode } from '../hw/platform.ts';
 import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill, page_fault_lines } from '../mm/access.ts';
 
 /** An __iomem cookie: a kernel virtual address in the vmalloc area. */
@@ -60,7 +61,7 @@ function decode(addr: iomem, size: number, write: boolean, entry: Function) {
     const pte = mmu.vm_pte(addr);
     if (pte && (pte % PAGE_SIZE) & PTE_MMIO) {
       const phys = pte - (pte % PAGE_SIZE) + (addr % PAGE_SIZE);
-      return { phys, hit: M.pci.decode(phys) };
+      return { phys, hit: M.pci.decode(phys) ?? platform_decode(phys) };
     }
     if (!pte) {
       const site = take_site(entry);
