@@ -17,6 +17,7 @@ import { mask_ok } from './mask.ts';
 import { check_dir } from './mapping.ts';
 import * as direct from './direct.ts';
 import * as iommu from './iommu.ts';
+import { check_int, check_addr_len, ADDR, LEN } from '../kernel/die.ts';
 
 // ---- coherent allocations --------------------------------------------------------------------
 
@@ -93,6 +94,7 @@ export function dma_alloc_attrs(dev: device, size: number, handle: Ref<dma_addr_
   return alloc_attrs(dev, size, handle, gfp, attrs, take_site(dma_alloc_attrs));
 }
 export function dma_alloc_coherent(dev: device, size: number, handle: Ref<dma_addr_t>, gfp: number): number {
+  check_int('dma_alloc_coherent', 'size', size, LEN);
   return alloc_attrs(dev, size, handle, gfp, 0, take_site(dma_alloc_coherent));
 }
 export function dma_free_attrs(dev: device, size: number, cpu_addr: number, handle: dma_addr_t, attrs: number): void {
@@ -100,6 +102,7 @@ export function dma_free_attrs(dev: device, size: number, cpu_addr: number, hand
   void attrs;
 }
 export function dma_free_coherent(dev: device, size: number, cpu_addr: number, handle: dma_addr_t): void {
+  check_addr_len('dma_free_coherent', 'cpu_addr', cpu_addr, ADDR, 'size', size);
   free_attrs(dev, size, cpu_addr, handle, take_site(dma_free_coherent));
 }
 

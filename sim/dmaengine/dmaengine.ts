@@ -294,7 +294,7 @@ export function dma_slave_caps_zero(): dma_slave_caps {
 
 /** dma_sync_wait(): issue, then spin until the cookie is no longer in progress (5 s at most). */
 export function dma_sync_wait(chan: dma_chan, cookie: dma_cookie_t): dma_status {
-  const deadline = M.clock.now + 5000 * (1e9 / 1000);
+  const start = M.clock.now, deadline = start + 5000 * 1e6;
   dma_async_issue_pending(chan);
   for (;;) {
     const status = dma_async_is_tx_complete(chan, cookie, null, null);
@@ -303,7 +303,9 @@ export function dma_sync_wait(chan: dma_chan, cookie: dma_cookie_t): dma_status 
       return DMA_ERROR;
     }
     if (status !== DMA_IN_PROGRESS) return status;
-    spin_ns(1000);
+    // cpu_relax() in a loop: polled here at a step that grows with the wait (at most 1 ms), so
+    // a long spin costs few polls while a short one ends as soon as the transfer does.
+    spin_ns(Math.min(1e6, Math.max(1000, (M.clock.now - start) / 16)));
   }
 }
 

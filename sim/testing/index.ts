@@ -10,6 +10,7 @@ import type { Code } from '../kernel/codes.ts';
 import type { Outcome } from '../base/dd.ts';
 import { Edu, type EduOptions } from '../hw/edu.ts';
 import { IrqGen } from '../hw/irqgen.ts';
+import { Sgblk } from '../hw/sgblk.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write } from '../mm/access.ts';
@@ -20,7 +21,7 @@ import type { PlatformModel } from '../hw/platform.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
-export { Machine, M, SHAPES, Edu, IrqGen };
+export { Machine, M, SHAPES, Edu, IrqGen, Sgblk };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
@@ -42,6 +43,12 @@ export function plug_edu(slot = 3, opts: EduOptions = {}): { pdev: pci_dev; edu:
   const edu = new Edu(opts);
   const pdev = pci_plug(edu, slot);
   return { pdev, edu };
+}
+
+/** Plug an sgblk scatter-gather disk (slot 4) and enumerate it. */
+export function plug_sgblk(slot = 4): { pdev: pci_dev; blk: Sgblk } {
+  const blk = new Sgblk();
+  return { pdev: pci_plug(blk, slot), blk };
 }
 
 /** Plug an interrupt generator; slot 7 shares edu's INTx line (slot 3). */
