@@ -197,7 +197,13 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     }
   }
 
+  /** `npm run reset` in another terminal changes progress.json: read it before changing it. */
+  function reload_progress(): void {
+    progress.exercises = load_progress(course).exercises;
+  }
+
   function publish(ex: Exercise, v: Verdict, hash: string): void {
+    reload_progress();
     if (ex.id === current.id && verdict_key(last.get(ex.id)) !== verdict_key(v)) {
       hints_shown = 0;
       hint = undefined;
@@ -340,6 +346,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
         } else {
           hint = { none: no_more_hints(current) };
         }
+        reload_progress();
         const rec = (progress.exercises[current.id] ??= { done: false });
         rec.hints_seen = Math.max(hints_shown, rec.hints_seen ?? 0);
         save_progress(course, progress);
