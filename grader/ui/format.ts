@@ -140,11 +140,11 @@ export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: De
   for (const dl of r?.data ?? []) if (!said.some((l) => l.includes(dl))) out.push(`${st.red('→')} ${dl}`);
   const nd = o.dmesg ?? 5;
   const nt = o.trace ?? 10;
-  if (r?.dmesg?.length) {
+  if (nd > 0 && r?.dmesg?.length) {
     out.push(st.dim(`dmesg (last ${Math.min(nd, r.dmesg.length)}):`));
     out.push(...r.dmesg.slice(-nd).map((l) => st.dim('  ' + l)));
   }
-  if (r?.trace?.length) {
+  if (nt > 0 && r?.trace?.length) {
     out.push(st.dim(`trace (last ${Math.min(nt, r.trace.length)} events):`));
     out.push(...r.trace.slice(-nt).map((l) => st.dim('  ' + l)));
   }
