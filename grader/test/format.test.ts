@@ -123,6 +123,17 @@ describe('the watcher\'s screen', () => {
     expect(roomy).toContain('line number 29 that goes');
   });
 
+  test('an exercise that passed once and fails now says "was done"; a hint wraps under its label', async () => {
+    const course = await load_course(root);
+    const ex = course.exercises[0]!;
+    const hint = { n: 1, of: 3, text: 'A hint long enough to need two rows at sixty columns, with `code` in it and more words.' };
+    const out = verdict_screen(course, ex, v, { done: 0, was_done: true, status: '', notice: '', cols: 60, rows: 24, hint }, PLAIN);
+    expect(out.split('\n')[0]).toBe(' 01 add  ✗ 3 of 3 hidden tests fail (was done)'); // no room for the progress bar at 60
+    expect(out).toContain(' hint 1/3: A hint long enough to need two rows at sixty\n           columns, with `code` in it and more words.\n');
+    const none = verdict_screen(course, ex, v, { done: 0, status: '', notice: '', cols: 100, rows: 24, hint: { none: 'that was the last one.' } }, PLAIN);
+    expect(none).toContain(' no more hints: that was the last one.\n');
+  });
+
   test('the lesson pointer is the section the report chose', async () => {
     const course = await load_course(root);
     const t = failing('a', [diag('X', ['x'], [], 'lessons/01-add.md#elsewhere')], { lesson: 'lessons/01-add.md#the-exercise' });
