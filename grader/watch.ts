@@ -150,6 +150,9 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   let in_flight: { id: string; hash: string } | null = null;
 
   function request(id: string, force = false): void {
+    // A late request for an exercise the learner has left (the trailing look after a save, then
+    // `n`) must not cancel or replace the grading of the one on screen; it is graded on return.
+    if (id !== current.id && (in_flight?.id === current.id || want?.id === current.id)) return;
     if (!force && in_flight?.id === id) {
       const ex = course.exercises.find((e) => e.id === id);
       // editors often write twice per save (truncate, then write): same content, keep the run
