@@ -2,16 +2,18 @@
 // grader/README.md for why) turns TypeScript, C and shell into classed <span>s; here the spans
 // become ANSI colours, one line at a time so each line can carry its own prefix. A browser view
 // can use the same highlighter with its stylesheet.
-import hljs from 'highlight.js/lib/core';
-import bash from 'highlight.js/lib/languages/bash';
-import c from 'highlight.js/lib/languages/c';
-import json from 'highlight.js/lib/languages/json';
-import typescript from 'highlight.js/lib/languages/typescript';
+import { createRequire } from 'node:module';
+import type { HLJSApi, LanguageFn } from 'highlight.js';
 
-hljs.registerLanguage('typescript', typescript);
-hljs.registerLanguage('c', c);
-hljs.registerLanguage('bash', bash);
-hljs.registerLanguage('json', json);
+// Loaded on the first coloured code block, not with the watcher: the verdict never needs it.
+let hljs: HLJSApi | undefined;
+function highlighter(): HLJSApi {
+  if (hljs) return hljs;
+  const require = createRequire(import.meta.url);
+  const h = require('highlight.js/lib/core') as HLJSApi;
+  for (const lang of ['typescript', 'c', 'bash', 'json']) h.registerLanguage(lang, require(`highlight.js/lib/languages/${lang}`) as LanguageFn);
+  return (hljs = h);
+}
 
 const ALIASES: Record<string, string> = { ts: 'typescript', typescript: 'typescript', js: 'typescript', javascript: 'typescript',
   c: 'c', h: 'c', sh: 'bash', bash: 'bash', shell: 'bash', console: 'bash', json: 'json' };
@@ -31,7 +33,7 @@ const ENTITY: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&',
 
 /** `code` as lines of ANSI-coloured text (no trailing reset left open at a line's end). */
 export function highlight_lines(code: string, lang: string): string[] {
-  const html = hljs.highlight(code, { language: lang, ignoreIllegals: true }).value;
+  const html = highlighter().highlight(code, { language: lang, ignoreIllegals: true }).value;
   const lines: string[] = [''];
   const stack: string[] = [];
   const style = () => stack.filter(Boolean).at(-1) ?? '';
