@@ -48,7 +48,7 @@ function cases(r: ProofResult): string[] {
     if (t.failed_seeds.length && f) {
       const seeds = `seed ${seed_hex(t.failed_seeds[0]!)}${r.seeds.length > 1 ? `; failed on ${t.failed_seeds.length} of ${r.seeds.length} seeds` : ''}`;
       const text = [f.message ?? '', ...f.diagnostics.flatMap((d) => [d.message, ...d.sites.map((s) => `${s.label}: ${s.file}:${s.line}:${s.col}`)])];
-      body = failure(`${f.message ?? 'failed'} [${seeds}]`, f.error?.kind ?? 'failure', text.join('\n') + replay);
+      body = failure(`${(f.message ?? 'failed').split('\n')[0]} [${seeds}]`, f.error?.kind ?? 'failure', text.join('\n') + replay);
     } else if (t.skipped) body = '<skipped/>';
     out.push(testcase(r.exercise, t.name, t.ms, body));
   }

@@ -67,7 +67,7 @@ export interface Verdict {
   passed: boolean;
   /** wall-clock ms of the run that produced it (a run may grade several items at once) */
   ms: number;
-  /** this item's own time in its worker: import and every test (JUnit, Classroom) */
+  /** this item's own time in its worker: its tests and hooks (JUnit, Classroom) */
   file_ms: number;
   /** the seed its machines were built with; `verify --seed` with it replays the run */
   seed: number;

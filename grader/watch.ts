@@ -18,7 +18,7 @@ import { Engine } from './runner/engine.ts';
 import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
 import { COLOR, PLAIN, use_color } from './ui/format.ts';
 import { verdict_screen } from './ui/screen.ts';
-import type { Verdict } from './verdict.ts';
+import { type Verdict, verdict_json } from './verdict.ts';
 
 export interface WatchOptions {
   exercise?: string;
@@ -176,7 +176,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     save_progress(course, progress);
     status = `graded in ${v.ms} ms`;
     if (json) {
-      emit(v);
+      out(verdict_json(v) + '\n');
       if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
     } else if (ex.id === current.id) {
       view = 'verdict';

@@ -318,12 +318,12 @@ export class Engine {
   }
 }
 
-/** The file's own time in its worker (environment, setup, import, tests and hooks), not the whole
- *  run's: what JUnit and Classroom report per exercise. None for a file whose worker was killed. */
+/** The file's own time in its worker: its tests and hooks, not the whole run's (what JUnit and
+ *  Classroom report per exercise). Not its import either: the first file in a cold worker would
+ *  carry the loading of the whole sim. None for a file whose worker was killed. */
 function file_ms(mod: TestModule | undefined): number | undefined {
   const d = mod?.diagnostic();
-  if (!d || !(d.duration > 0 || d.collectDuration > 0)) return undefined;
-  return Math.round(d.environmentSetupDuration + d.prepareDuration + d.setupDuration + d.collectDuration + d.duration);
+  return d && d.duration > 0 ? Math.round(d.duration) : undefined;
 }
 
 /** A test vitest has no result for: still pending, or failed without a word when its worker died. */
