@@ -19,6 +19,7 @@ import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
 import { COLOR, PLAIN, use_color } from './ui/format.ts';
 import { verdict_screen } from './ui/screen.ts';
 import { type Verdict, verdict_json } from './verdict.ts';
+import { seed_hex } from './lib/seed.ts';
 
 export interface WatchOptions {
   exercise?: string;
@@ -174,7 +175,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     const changed = record(progress, ex.id, v.passed, hash);
     progress.current = current.id;
     save_progress(course, progress);
-    status = `graded in ${v.ms} ms`;
+    status = `graded in ${v.ms} ms · seed ${seed_hex(v.seed)}`;
     if (json) {
       out(verdict_json(v) + '\n');
       if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
