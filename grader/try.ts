@@ -18,6 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 export interface Playground {
   plug_edu: typeof sim.plug_edu;
   plug_irqgen: typeof sim.plug_irqgen;
+  plug_sgblk: typeof sim.plug_sgblk;
   bind(drv: pci_driver, pdev: pci_dev): number;
   unbind(pdev: pci_dev): void;
   call<R>(pdev: pci_dev, fn: () => R): R;
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
   const t: Playground = {
     plug_edu: sim.plug_edu,
     plug_irqgen: sim.plug_irqgen,
+    plug_sgblk: sim.plug_sgblk,
     bind: (d, p) => sim.bind(d, p),
     unbind: (p) => sim.unbind(p),
     call: (p, fn) => {

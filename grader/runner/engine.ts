@@ -28,7 +28,7 @@ import { type TestAnnouncement, WarmPool } from './warm-pool.ts';
 const ANNOUNCE = fileURLToPath(new URL('./announce.ts', import.meta.url));
 
 /** The simulator's modules, but not the drivers under it (those need call-site rewriting). */
-export const SIM_EXTERNAL = /\/sim\/(?!.*\/(drivers|fixtures)\/)/;
+export const SIM_EXTERNAL = /\/sim\/(?!(?!include\/).*\/(drivers|fixtures)\/)/;
 
 export interface RunItem {
   exercise: Exercise;

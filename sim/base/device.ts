@@ -1,6 +1,7 @@
 // struct device and the dev_printk family (include/linux/device.h, drivers/base/core.c).
 import { M } from '../kernel/machine.ts';
 import { kfmt } from '../kernel/printk.ts';
+import { errname } from '../kernel/errno.ts';
 import type { Site } from '../kernel/site.ts';
 
 export interface bus_type { name: string }
@@ -25,6 +26,8 @@ export interface device {
   dma_coherent: boolean;
   dma_parms: device_dma_parameters | null;
   driver_data: unknown;
+  /** The device-tree node it was created from (platform devices); null for enumerated ones. */
+  of_node?: import('../of/base.ts').device_node | null;
   /** @internal managed resources, released in reverse at unbind */
   _devres: { release: () => void; what: string; key?: unknown }[];
   /** @internal resources taken (regions, iomaps, IRQs, enable) for leak reports */
@@ -81,7 +84,8 @@ export function dev_dbg(_dev: device, _fmt: string, ..._args: unknown[]): void {
 
 /** dev_err_probe(): log unless -EPROBE_DEFER, return err (drivers/base/core.c). */
 export function dev_err_probe(dev: device, err: number, fmt: string, ...args: unknown[]): number {
-  if (err !== -517) dev_printk(3, dev, `error ${err}: ${kfmt(fmt, args)}`, []);
+  // "error %pe": the errno's name (CONFIG_SYMBOLIC_ERRNAME, as distribution kernels have).
+  if (err !== -517) dev_printk(3, dev, `error ${errname(err)}: ${kfmt(fmt, args)}`, []);
   return err;
 }
 

@@ -7,8 +7,12 @@ export const enum T {
   dma_map, dma_unmap, dma_sync_cpu, dma_sync_dev, dma_alloc, dma_free, dma_map_sg, dma_unmap_sg,
   dma_sync_sg_cpu, dma_sync_sg_dev, swiotlb_bounced, mmio_read, mmio_write, irq_entry, irq_exit,
   dev_read, dev_write, iommu_map, iommu_unmap, iommu_fault, dma_pool_alloc, dma_pool_free,
-  note,
+  note, dma_desc,
 }
+
+/** dmaengine descriptor state changes (T.dma_desc's `b`). */
+export const DESC_STATE = ['prep', 'submit', 'issue_pending', 'complete', 'callback', 'cyclic_callback',
+  'terminate', 'free'] as const;
 
 const DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 const N = 8192;
@@ -37,10 +41,10 @@ export class Trace {
   }
 
   /** An event whose formatting needs a name (an IRQ handler's). */
-  emit_named(now: number, kind: T, dev: number, name: string, a: number, b = 0): void {
+  emit_named(now: number, kind: T, dev: number, name: string, a: number, b = 0, c = 0): void {
     if (!this.enabled) return;
     const i = this.head;
-    this.emit(now, kind, dev, a, b);
+    this.emit(now, kind, dev, a, b, c);
     this.notes[i] = name;
   }
 
@@ -88,6 +92,7 @@ export class Trace {
       case T.dma_pool_alloc: s = `dma_pool_alloc: ${dev} dma_addr=${llx(a)} size=${b} virt_addr=${llx(c)}`; break;
       case T.dma_pool_free: s = `dma_pool_free: ${dev} dma_addr=${llx(a)} size=${b} virt_addr=${llx(c)}`; break;
       case T.note: s = this.notes[i] ?? ''; break;
+      case T.dma_desc: s = `dmaengine_${DESC_STATE[b]}: ${dev} chan=${this.notes[i] ?? '?'}${a ? ` cookie=${a}` : ''}${c ? ` len=${c}` : ''}`; break;
       default: s = '?';
     }
     return `${ts.padStart(13)}: ${s}`;

@@ -3,7 +3,7 @@
 // dma_map_sg() has run. `struct scatterlist sg[4]` is sg_array(4); entries are linked so
 // sg_next() and the for_each_sg loop read as in C.
 import { M } from '../kernel/machine.ts';
-import { take_site } from '../kernel/site.ts';
+import { take_site, type Site } from '../kernel/site.ts';
 import { kernel_bug } from '../kernel/bug.ts';
 import { ENOMEM, EINVAL } from '../kernel/errno.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
@@ -158,13 +158,26 @@ export function sg_free_table(table: sg_table): void {
 
 /** sg_alloc_table_from_pages(): physically contiguous pages are squashed into one entry. */
 export function sg_alloc_table_from_pages(sgt: sg_table, pages: number[], n_pages: number, offset: number, size: number, gfp: number): number {
-  const site = take_site(sg_alloc_table_from_pages);
+  return from_pages(sgt, pages, n_pages, offset, size, Number.MAX_SAFE_INTEGER, gfp, take_site(sg_alloc_table_from_pages));
+}
+
+/** sg_alloc_table_from_pages_segment(): the same, but no entry grows past max_segment bytes
+ *  (lib/scatterlist.c rounds it down to whole pages, and refuses one below a page). */
+export function sg_alloc_table_from_pages_segment(sgt: sg_table, pages: number[], n_pages: number, offset: number, size: number,
+  max_segment: number, gfp: number): number {
+  const site = take_site(sg_alloc_table_from_pages_segment);
+  const max = Math.floor(max_segment / PAGE_SIZE) * PAGE_SIZE;
+  if (!max) return -EINVAL;
+  return from_pages(sgt, pages, n_pages, offset, size, max, gfp, site);
+}
+
+function from_pages(sgt: sg_table, pages: number[], n_pages: number, offset: number, size: number, max: number, gfp: number, site: Site): number {
   const runs: { page: number; len: number; off: number }[] = [];
   let left = size, off = offset;
   for (let i = 0; i < n_pages && left > 0; i++) {
     const len = Math.min(left, PAGE_SIZE - off);
     const prev = runs[runs.length - 1];
-    if (prev && page_to_phys(prev.page) + prev.off + prev.len === page_to_phys(pages[i]!) + off) prev.len += len;
+    if (prev && page_to_phys(prev.page) + prev.off + prev.len === page_to_phys(pages[i]!) + off && prev.len + len <= max) prev.len += len;
     else runs.push({ page: pages[i]!, len, off });
     left -= len;
     off = 0;

@@ -8,7 +8,7 @@ const TOP = /(?:^|\/)(exercises|solutions|\.dmalab|sim|bench|grader|lessons)\//g
 const DRIVER = [
   /^(exercises|solutions)\/\d\d-[^/]+\/[^/]+\.ts$/,
   /^\.dmalab\/(mutants|stubs)\/.+\.ts$/,
-  /^sim\/(.+\/)?(drivers|fixtures)\/.+\.ts$/,
+  /^sim\/(?!include\/)(.+\/)?(drivers|fixtures)\/.+\.ts$/,
   /^bench\/drivers\/.+\.ts$/,
   /^grader\/test\/fixtures\/.+\.ts$/,
   /^lessons\/.+\.ts$/,

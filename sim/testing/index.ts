@@ -10,14 +10,25 @@ import type { Code } from '../kernel/codes.ts';
 import type { Outcome } from '../base/dd.ts';
 import { Edu, type EduOptions } from '../hw/edu.ts';
 import { IrqGen } from '../hw/irqgen.ts';
+import { Sgblk } from '../hw/sgblk.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write } from '../mm/access.ts';
+import { of_platform_plug, of_describe_disabled, type DtNode } from '../of/platform.ts';
+import { platform_bind, platform_unbind, platform_driver_register, platform_driver_unregister,
+  type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
+import type { PlatformModel } from '../hw/platform.ts';
+import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
-export { Machine, M, SHAPES, Edu, IrqGen };
+export { Machine, M, SHAPES, Edu, IrqGen, Sgblk };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
+export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
+// Values in the tests' messages as the kernel prints them: pointers as %px, physical and DMA
+// addresses as %pa / %pad, errnos as '-5 (-EIO)'.
+export { px, pa } from '../lib/vsprintf.ts';
+export { errno_str } from '../kernel/errno.ts';
 export type { EduOptions as EduOptionsPublic };
 
 /** 'exercises/01-mmio-and-probe/driver.ts:41:17' for a recorded site, or '' if unknown. */
@@ -36,6 +47,12 @@ export function plug_edu(slot = 3, opts: EduOptions = {}): { pdev: pci_dev; edu:
   const edu = new Edu(opts);
   const pdev = pci_plug(edu, slot);
   return { pdev, edu };
+}
+
+/** Plug an sgblk scatter-gather disk (slot 4) and enumerate it. */
+export function plug_sgblk(slot = 4): { pdev: pci_dev; blk: Sgblk } {
+  const blk = new Sgblk();
+  return { pdev: pci_plug(blk, slot), blk };
 }
 
 /** Plug an interrupt generator; slot 7 shares edu's INTx line (slot 3). */
@@ -64,16 +81,41 @@ export function unload(drv: pci_driver): void {
   pci_unregister_driver(drv);
 }
 
+// ---- platform devices (the machine description) -------------------------------------------
+
+/** Describe a peripheral (a device-tree node: dmas, dma-names, dma-coherent, iommus, ...),
+ *  wire its model into the machine and create its platform device; drivers already loaded
+ *  that match it probe it at once. */
+export function plug_platform(model: PlatformModel, node: DtNode = {}): platform_device {
+  return of_platform_plug(model, node);
+}
+export { of_describe_disabled as describe_disabled };
+/** platform_driver_register (module load), or a module_platform_driver()'s init. */
+export function load_platform(drv: platform_driver | platform_module): number {
+  return 'init' in drv ? drv.init() : platform_driver_register(drv);
+}
+export function unload_platform(drv: platform_driver | platform_module): void {
+  if ('exit' in drv) drv.exit();
+  else platform_driver_unregister(drv);
+}
+/** Bind one platform device by hand: probe's result. */
+export function bind_platform(drv: platform_driver, pdev: platform_device): number {
+  return platform_bind(drv, pdev);
+}
+export function unbind_platform(pdev: platform_device): void {
+  platform_unbind(pdev);
+}
+
 /** Run driver code (one of its exported functions) as a task, on behalf of pdev's driver:
  *  crashes become oops reports instead of exceptions. */
-export function call<R>(pdev: pci_dev | null, fn: () => R, comm = 'test', pid = 42): Outcome<R> {
+export function call<R>(pdev: { dev: device } | null, fn: () => R, comm = 'test', pid = 42): Outcome<R> {
   const drv = pdev?.dev.driver ?? null;
   const rec = drv ? M.drivers.record(drv) : null;
   return M.drivers.run(rec, comm, pid, fn, pdev?.dev ?? null);
 }
 
 /** Like call(), but returns the value and throws a readable error if the driver crashed. */
-export function run<R>(pdev: pci_dev | null, fn: () => R): R {
+export function run<R>(pdev: { dev: device } | null, fn: () => R): R {
   const o = call(pdev, fn);
   if (!o.ok) throw new Error(`the driver crashed (${o.halt}): ${o.error instanceof Error ? o.error.message : String(o.error)}`);
   return o.value;

@@ -7,3 +7,6 @@ export { request_irq, request_threaded_irq, free_irq, devm_request_irq, devm_req
   IRQF_TRIGGER_HIGH, IRQF_TRIGGER_LOW } from '../../irq/manage.ts';
 export { local_irq_save, local_irq_restore, local_irq_disable, local_irq_enable, irqs_disabled,
   in_interrupt, in_irq } from '../../kernel/spinlock.ts';
+export { tasklet_setup, tasklet_init, DECLARE_TASKLET, tasklet_schedule, tasklet_hi_schedule, tasklet_kill,
+  tasklet_disable, tasklet_enable } from '../../kernel/softirq.ts';
+export type { tasklet_struct } from '../../kernel/softirq.ts';
