@@ -15,7 +15,8 @@ const HELP = `dmalab grader
                   [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
                   [--details]                 every failing test in full
   npm run reset -- EXERCISE                   restore the stub (your file is backed up)
-  npm run grader -- hint EXERCISE [N] | lesson EXERCISE | list | stubs
+  npm run list                                the exercises: done, was done, not done
+  npm run grader -- hint EXERCISE [N|CODE] | lesson EXERCISE [SECTION] | stubs
   npm run lessons [-- --out DIR]              the lessons as web pages (default .dmalab/html/)
 
   --root DIR    the course root (default: this repository; or DMALAB_ROOT)
@@ -89,15 +90,22 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'hint': {
       const ex = find_exercise(course, rest[0] ?? '');
-      const n = rest[1] ? Number(rest[1]) : ex.hints.length;
       const { render_markdown } = await import('./lesson.ts');
-      ex.hints.slice(0, n).forEach((h, i) => process.stdout.write(`hint ${i + 1}/${ex.hints.length}: ` + render_markdown(h, { color: undefined }).trim() + '\n'));
+      // The sequence, or with a code the hints that answer it first (what `h` shows for it).
+      const { hint_codes, hint_order, hint_text } = await import('./hints.ts');
+      const code = rest[1] && !/^\d+$/.test(rest[1]) ? rest[1] : undefined;
+      const order = code ? hint_order(ex, code) : ex.hints.filter((h) => !hint_codes(h).length).map(hint_text);
+      const n = rest[1] && !code ? Number(rest[1]) : order.length;
+      order.slice(0, n).forEach((h, i) => process.stdout.write(`hint ${i + 1}/${order.length}: ` + render_markdown(h, { color: undefined }).trim() + '\n'));
       return 0;
     }
     case 'lesson': {
+      // The whole lesson, or one section of it: `lesson 04 unmapping`.
       const ex = find_exercise(course, rest[0] ?? '');
-      const { render_lesson_file } = await import('./lesson.ts');
-      process.stdout.write(render_lesson_file(course, ex));
+      const { render_lesson, section_range, slug } = await import('./lesson.ts');
+      const r = render_lesson(course, ex.lesson);
+      const { start, end } = section_range(r, rest[1] ? slug(rest.slice(1).join(' ')) : undefined);
+      process.stdout.write(r.lines.slice(start, end).join('\n') + '\n');
       return 0;
     }
     case 'html': {
@@ -110,8 +118,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'list': {
       const { load_progress } = await import('./progress.ts');
-      const p = load_progress(course);
-      for (const ex of course.exercises) process.stdout.write(`${p.exercises[ex.id]?.done ? '✓' : '·'} ${ex.id}  ${ex.title}\n`);
+      const { exercise_list } = await import('./ui/exercise-list.ts');
+      const { COLOR, PLAIN, use_color } = await import('./ui/format.ts');
+      process.stdout.write(exercise_list(course, load_progress(course), use_color() ? COLOR : PLAIN).join('\n') + '\n');
       return 0;
     }
     case 'stubs': {

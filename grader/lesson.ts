@@ -2,9 +2,12 @@
 // and non-TTY output (plain text), wraps to the terminal's width.
 import { existsSync, readFileSync } from 'node:fs';
 import MarkdownIt from 'markdown-it';
-import { type Course, paths } from './course.ts';
+import { join } from 'node:path';
+import type { Course } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
+import { vislen, wrap } from './ui/fit.ts';
 import { COLOR, PLAIN, type Style, use_color } from './ui/format.ts';
+import { code_language, highlight_lines } from './ui/highlight.ts';
 import { slug } from './lib/slug.ts';
 
 export { slug };
@@ -79,32 +82,26 @@ function inline(children: Token[] | null, st: Style, color: boolean): string {
   return s;
 }
 
-const ANSI = /\x1b\[[0-9;]*m/g;
-const vis = (s: string) => s.replace(ANSI, '').length;
+const vis = vislen;
 
-/** Greedy word wrap that ignores ANSI codes when measuring. */
+/** Greedy word wrap that ignores ANSI codes when measuring (grader/ui/fit.ts). */
 export function wrap_text(text: string, width: number, first: string, rest: string): string {
-  const out: string[] = [];
-  for (const para of text.split('\n')) {
-    let line = first;
-    let pre = first;
-    const words = para.split(/ +/);
-    for (const w of words) {
-      if (vis(line) > vis(pre) && vis(line) + 1 + vis(w) > width) {
-        out.push(line);
-        line = rest + w;
-        pre = rest;
-      } else {
-        line += (vis(line) > vis(pre) ? ' ' : '') + w;
-      }
-    }
-    out.push(line);
-    first = rest;
-  }
-  return out.join('\n');
+  return wrap(text, width, first, rest).join('\n');
 }
 
 export function render_markdown(src: string, o: RenderOptions = {}): string {
+  return render_markdown_lines(src, o).lines.join('\n') + '\n';
+}
+
+export interface RenderedLesson {
+  lines: string[];
+  /** each heading: its anchor, its level, the line it starts at (in document order) */
+  sections: { anchor: string; level: number; line: number }[];
+}
+
+/** A rendered markdown text as lines, and where each heading starts. */
+export function render_markdown_lines(src: string, o: RenderOptions = {}): RenderedLesson {
+  const sections: RenderedLesson['sections'] = [];
   const color = o.color ?? use_color();
   const st = color ? COLOR : PLAIN;
   const width = Math.max(40, Math.min(o.width ?? process.stdout.columns ?? 80, 100));
@@ -121,6 +118,7 @@ export function render_markdown(src: string, o: RenderOptions = {}): string {
         const text = inline(toks[i + 1]!.children, st, color);
         const level = Number(t.tag.slice(1));
         out.push('');
+        sections.push({ anchor: slug(toks[i + 1]!.content), level, line: out.join('\n').split('\n').length });
         if (level === 1) out.push(st.bold(text.toUpperCase()), st.dim('═'.repeat(Math.min(width, vis(text)))));
         else if (level === 2) out.push(st.bold(text), st.dim('─'.repeat(Math.min(width, vis(text)))));
         else out.push(st.bold(text));
@@ -169,7 +167,10 @@ export function render_markdown(src: string, o: RenderOptions = {}): string {
         const lang = t.info.trim().split(/\s+/)[0] ?? '';
         if (!lists.length && !quote) out.push('');
         out.push(prefix() + st.dim('┌' + (lang ? ` ${lang} ` : '')));
-        for (const l of t.content.replace(/\n$/, '').split('\n')) out.push(prefix() + st.dim('│ ') + (color ? st.cyan(l) : l));
+        const code = t.content.replace(/\n$/, '');
+        const hl = color ? code_language(t.info) : undefined;
+        const lines = hl ? highlight_lines(code, hl) : code.split('\n');
+        for (const l of lines) out.push(prefix() + st.dim('│ ') + l);
         out.push(prefix() + st.dim('└'));
         break;
       }
@@ -200,12 +201,32 @@ export function render_markdown(src: string, o: RenderOptions = {}): string {
         break;
     }
   }
-  return out.join('\n').replace(/^\n+/, '') + '\n';
+  const all = out.join('\n').split('\n');
+  let lead = 0;
+  while (lead < all.length && all[lead] === '') lead++;
+  for (const x of sections) x.line = Math.max(0, x.line - lead);
+  return { lines: all.slice(lead), sections };
 }
 
-/** Render an exercise's lesson; with an anchor (`lesson.md#who-owns`) start at that section. */
+/** Render an exercise's lesson. */
 export function render_lesson_file(course: Course, ex: Exercise, o: RenderOptions = {}): string {
-  const f = paths.lesson(course, ex);
-  if (!existsSync(f)) return `(no lesson yet: ${ex.lesson} does not exist)\n`;
-  return render_markdown(readFileSync(f, 'utf8'), o);
+  return render_lesson(course, ex.lesson, o).lines.join('\n') + '\n';
+}
+
+/** A lesson file ('lessons/04-streaming-dma.md', an anchor after '#' is ignored), rendered. */
+export function render_lesson(course: Course, lesson: string, o: RenderOptions = {}): RenderedLesson {
+  const file = lesson.split('#')[0]!;
+  const f = join(course.root, file);
+  if (!existsSync(f)) return { lines: [`(no lesson yet: ${file} does not exist)`], sections: [] };
+  return render_markdown_lines(readFileSync(f, 'utf8'), o);
+}
+
+/** Where `lesson#anchor` starts in a rendered lesson and where its section ends (the next
+ *  heading of the same or a higher level); the whole lesson without an anchor it has. */
+export function section_range(r: RenderedLesson, anchor: string | undefined): { start: number; end: number } {
+  const i = r.sections.findIndex((x) => x.anchor === anchor);
+  if (i < 0) return { start: 0, end: r.lines.length };
+  const s = r.sections[i]!;
+  const next = r.sections.slice(i + 1).find((x) => x.level <= s.level);
+  return { start: s.line, end: next ? next.line : r.lines.length };
 }

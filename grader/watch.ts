@@ -12,12 +12,15 @@ import { createInterface } from 'node:readline';
 import { watch as chokidar_watch, type FSWatcher } from 'chokidar';
 import { type Course, hash_files, paths, rel } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
-import { render_lesson_file } from './lesson.ts';
-import { done_count, first_unfinished, load_progress, type Progress, record, save_progress } from './progress.ts';
+import { first_code, hint_order, no_more_hints } from './hints.ts';
+import { render_lesson, section_range } from './lesson.ts';
+import { done_count, first_unfinished, load_progress, type Progress, record, save_progress, status_of } from './progress.ts';
 import { Engine } from './runner/engine.ts';
 import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
 import { COLOR, PLAIN, use_color } from './ui/format.ts';
-import { verdict_screen } from './ui/screen.ts';
+import { exercise_list } from './ui/exercise-list.ts';
+import { Pager, split_keys } from './ui/pager.ts';
+import { details_lines, hint_lines, type HintShown, lesson_target, verdict_screen } from './ui/screen.ts';
 import type { Verdict } from './verdict.ts';
 
 export interface WatchOptions {
@@ -54,7 +57,8 @@ function likely_needs_polling(root: string): string | undefined {
   return undefined;
 }
 
-type View = 'verdict' | 'lesson';
+/** The verdict; a pager over every failure (`d`) or the lesson (`l`); the exercise list (`e`). */
+type View = 'verdict' | 'pager' | 'list';
 
 export async function watch(course: Course, opts: WatchOptions): Promise<number> {
   const json = !!opts.json;
@@ -86,27 +90,52 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   let view: View = 'verdict';
   let status = '';
   let notice = '';
+  let pager: Pager | undefined;
+  // Hints shown for the verdict on screen (cleared when the verdict changes), and the last one.
   let hints_shown = 0;
-  let all_details = false;
+  let hint: HintShown | undefined;
+  const cols = () => process.stdout.columns || 100;
+  const rows = () => (tty ? process.stdout.rows || 24 : 24);
 
   function render(): void {
     if (json) return;
     const v = last.get(current.id);
     let s = '';
-    if (view === 'lesson') {
-      s += render_lesson_file(course, current, { color: st === COLOR });
-      s += st.dim(`\n ${current.lesson} · any key: back to the verdict\n`);
+    if (view === 'pager' && pager) {
+      pager.rows = rows();
+      pager.cols = cols();
+      s = pager.render(st);
+    } else if (view === 'list') {
+      s = [st.bold(' exercises'), ...exercise_list(course, progress, st, current), '',
+        st.dim(` 1–${course.exercises.length}: open one · any other key: back · npm run list prints this`)].join('\n') + '\n';
     } else {
       const td = types.get(current.id);
-      s += verdict_screen(course, current, v, {
+      s = verdict_screen(course, current, v, {
         done: done_count(course, progress),
+        was_done: status_of(course, progress, current) === 'was-done',
         types: td && v && td.hash === v.hash ? td.diagnostics : undefined,
-        hints_shown, status, notice, next: next_exercise(), cols: process.stdout.columns ?? 100, all_details,
+        hint, status, notice, next: next_exercise(), cols: cols(), rows: rows(),
       }, st);
     }
-    if (tty) out('\x1b[2J\x1b[3J\x1b[H' + s);
+    // A terminal scrolls when its last row ends in a newline: the header would go.
+    if (tty) out('\x1b[2J\x1b[3J\x1b[H' + s.replace(/\n$/, ''));
     else out(s + '\n');
   }
+
+  /** Open a pager (a terminal) or print its text (pipes: no pager). */
+  function page(lines: string[], title: string, start = 0, end = lines.length): void {
+    if (!tty) {
+      out(lines.slice(start, end).join('\n') + '\n');
+      return;
+    }
+    pager = new Pager(lines, title, rows(), cols(), start);
+    view = 'pager';
+    render();
+  }
+
+  /** What a failing verdict says, for telling whether it changed: tests, codes, errors. */
+  const verdict_key = (v: Verdict | undefined) =>
+    v ? JSON.stringify([v.passed, v.errors.map((e) => e.message), v.tests.filter((t) => !t.passed).map((t) => [t.name, t.diagnostics.map((d) => d.code)])]) : '';
 
   function next_exercise(): Exercise | undefined {
     const i = course.exercises.indexOf(current);
@@ -121,6 +150,9 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   let in_flight: { id: string; hash: string } | null = null;
 
   function request(id: string, force = false): void {
+    // A late request for an exercise the learner has left (the trailing look after a save, then
+    // `n`) must not cancel or replace the grading of the one on screen; it is graded on return.
+    if (id !== current.id && (in_flight?.id === current.id || want?.id === current.id)) return;
     if (!force && in_flight?.id === id) {
       const ex = course.exercises.find((e) => e.id === id);
       // editors often write twice per save (truncate, then write): same content, keep the run
@@ -168,7 +200,17 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     }
   }
 
+  /** `npm run reset` in another terminal changes progress.json: read it before changing it. */
+  function reload_progress(): void {
+    progress.exercises = load_progress(course).exercises;
+  }
+
   function publish(ex: Exercise, v: Verdict, hash: string): void {
+    reload_progress();
+    if (ex.id === current.id && verdict_key(last.get(ex.id)) !== verdict_key(v)) {
+      hints_shown = 0;
+      hint = undefined;
+    }
     last.set(ex.id, v);
     graded_hash.set(ex.id, hash);
     const changed = record(progress, ex.id, v.passed, hash);
@@ -209,10 +251,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
 
   watcher.on('all', (ev, p) => {
     last_event_at = Date.now();
-    if (p.endsWith('.md')) {
-      if (view === 'lesson' && !json) render();
-      return;
-    }
+    if (p.endsWith('.md')) return;
     const r = relative(exdir, p);
     if (r.startsWith('..')) return;
     const [id, ...restp] = r.split(sep);
@@ -235,7 +274,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     if (ev === 'addDir') return;
     if (id !== current.id) {
       current = ex;
-      hints_shown = progress.exercises[ex.id]?.hints_seen ?? 0;
+      hints_shown = 0;
+      hint = undefined;
       view = 'verdict';
     }
     request(id);
@@ -284,9 +324,16 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   const done = new Promise<void>((res) => (quit = res));
 
   function key(k: string): void {
-    if (view === 'lesson' && k !== 'q' && k !== '\u0003') {
-      view = 'verdict';
+    if (view === 'pager' && pager && k !== '\u0003') {
+      if (pager.key(k) === 'quit') view = 'verdict';
       render();
+      return;
+    }
+    if (view === 'list' && k !== 'q' && k !== '\u0003') {
+      const pick = course.exercises[Number(k) - 1];
+      view = 'verdict';
+      if (/^[1-9]$/.test(k) && pick) go_to(pick);
+      else render();
       return;
     }
     switch (k) {
@@ -295,17 +342,45 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
         quit();
         return;
       case 'h': {
-        if (hints_shown < current.hints.length) hints_shown++;
-        (progress.exercises[current.id] ??= { done: false }).hints_seen = Math.max(hints_shown, progress.exercises[current.id]?.hints_seen ?? 0);
+        const order = hint_order(current, first_code(last.get(current.id)));
+        if (hints_shown < order.length) {
+          hints_shown++;
+          hint = { n: hints_shown, of: order.length, text: order[hints_shown - 1]! };
+        } else {
+          hint = { none: no_more_hints(current) };
+        }
+        reload_progress();
+        const rec = (progress.exercises[current.id] ??= { done: false });
+        rec.hints_seen = Math.max(hints_shown, rec.hints_seen ?? 0);
         save_progress(course, progress);
-        if (json) emit({ event: 'hint', exercise: current.id, n: hints_shown, of: current.hints.length, text: current.hints[hints_shown - 1] ?? null });
-        render();
+        if (json) emit({ event: 'hint', exercise: current.id, ...('none' in hint ? { n: null, of: order.length, text: null, none: hint.none } : hint) });
+        else if (!tty) out(hint_lines(hint, st, cols()).join('\n') + '\n');
+        else render();
         return;
       }
-      case 'l':
-        view = 'lesson';
-        if (json) emit({ event: 'lesson', exercise: current.id, text: render_lesson_file(course, current, { color: false }) });
-        render();
+      case 'l': {
+        const v = last.get(current.id);
+        const target = (v && !v.passed && lesson_target(v)) || current.lesson;
+        const r = render_lesson(course, target, { color: st === COLOR, width: cols() });
+        const { start, end } = section_range(r, target.split('#')[1]);
+        if (json) emit({ event: 'lesson', exercise: current.id, lesson: target, text: render_lesson(course, target, { color: false, width: 100 }).lines.slice(start, end).join('\n') });
+        else page(r.lines, target.split('#')[0]!, start, end);
+        return;
+      }
+      case 'd': {
+        const v = last.get(current.id);
+        if (!v || v.passed) return;
+        if (json) emit({ event: 'details', exercise: current.id, text: details_lines(current, v, PLAIN, 100).join('\n') });
+        else page(details_lines(current, v, st, cols()), `every failing test of ${current.id}`);
+        return;
+      }
+      case 'e':
+        if (json) emit({ event: 'exercises', list: course.exercises.map((e) => ({ id: e.id, status: status_of(course, progress, e) })) });
+        else if (!tty) out(exercise_list(course, progress, st, current).join('\n') + '\n');
+        else {
+          view = 'list';
+          render();
+        }
         return;
       case 'n': {
         const nxt = next_exercise();
@@ -314,26 +389,26 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
           render();
           return;
         }
-        current = nxt;
-        progress.current = nxt.id;
-        save_progress(course, progress);
-        hints_shown = progress.exercises[nxt.id]?.hints_seen ?? 0;
-        notice = '';
-        if (json) emit({ event: 'exercise', exercise: nxt.id });
-        request(nxt.id, true);
-        render();
+        go_to(nxt);
         return;
       }
       case 'r':
         request(current.id, true);
         return;
-      case 'd':
-        all_details = !all_details;
-        if (json) emit({ event: 'details', all: all_details });
-        render();
-        return;
       default:
     }
+  }
+
+  function go_to(ex: Exercise): void {
+    current = ex;
+    progress.current = ex.id;
+    save_progress(course, progress);
+    hints_shown = 0;
+    hint = undefined;
+    notice = '';
+    if (json) emit({ event: 'exercise', exercise: ex.id });
+    request(ex.id, true);
+    render();
   }
 
   let rl: ReturnType<typeof createInterface> | undefined;
@@ -342,7 +417,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     process.stdin.resume();
     process.stdin.setEncoding('utf8');
     process.stdin.on('data', (d: string) => {
-      for (const ch of d) key(ch);
+      for (const k of split_keys(d)) key(k);
     });
   } else {
     rl = createInterface({ input: process.stdin });
@@ -372,7 +447,6 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     notice = `${why_poll}: if saves are not graded, restart with \`npm start -- --poll\``;
     if (json) emit({ event: 'notice', message: notice, hint: 'poll' });
   }
-  hints_shown = progress.exercises[current.id]?.hints_seen ?? 0;
   request(current.id, true);
 
   await done;

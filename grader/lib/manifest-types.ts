@@ -18,6 +18,8 @@ export interface Mutant {
   expect: string[];
 }
 
+export type Hint = string | { text: string; codes: string[] };
+
 export interface Exercise {
   /** '04-streaming-dma' */
   id: string;
@@ -29,8 +31,10 @@ export interface Exercise {
   files: string[];
   /** 'grader/tests/04-streaming-dma.test.ts' */
   test: string;
-  /** from a nudge to nearly the answer (markdown) */
-  hints: string[];
+  /** Markdown. The plain ones are the exercise's sequence, from a nudge to nearly the answer; one
+   *  that names `codes` answers those diagnostics, and `h` shows it first when the first failure
+   *  has one of them (grader/hints.ts). */
+  hints: Hint[];
   /** the bug zoo */
   mutants: Mutant[];
   /** points for GitHub Classroom's results file (default 1) */

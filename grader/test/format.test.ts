@@ -5,7 +5,7 @@ import { load_course } from '../course.ts';
 import type { TestReport } from '../lib/report.ts';
 import { remove_scratch } from '../scratch.ts';
 import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_body, format_verdict_brief } from '../ui/format.ts';
-import { lesson_pointer, verdict_screen } from '../ui/screen.ts';
+import { details_lines, lesson_pointer, verdict_screen } from '../ui/screen.ts';
 import type { TestVerdict, Verdict, VerdictDiagnostic } from '../verdict.ts';
 import { fixture_copy } from './helpers.ts';
 
@@ -85,20 +85,53 @@ describe('the watcher\'s screen', () => {
   const tests = ['first', 'second', 'third'].map((n) => failing(`${n} test`, [LEAK], { lesson: 'lessons/01-add.md#the-exercise' }));
   const v: Verdict = { event: 'verdict', exercise: '01-add', variant: 'exercise', passed: false, ms: 5, tests, errors: [] };
 
-  test('the first two failing tests in full, one line for the others; `d` shows all of them', async () => {
+  test('the screen: the first failing test, then "+N more failing · d for all"; `d` has every one in full', async () => {
     const course = await load_course(root);
     const ex = course.exercises[0]!;
-    const state = { done: 0, hints_shown: 0, status: '', notice: '', cols: 100 };
-    const full = (s: string) => s.split('\n').filter((l) => l.startsWith('   seed 0x5eed · machine x86')).length;
-    const brief = verdict_screen(course, ex, v, state, PLAIN);
-    expect(full(brief)).toBe(2);
-    expect(brief).toContain(' ✗ third test\n   DMA_LEAK_AT_UNBIND\n');
-    expect(brief).toContain(' h hint · l lesson · n next · r rerun · d all failing tests in full · q quit\n');
-    const all = verdict_screen(course, ex, v, { ...state, all_details: true }, PLAIN);
-    expect(full(all)).toBe(3);
-    expect(all).not.toContain('   DMA_LEAK_AT_UNBIND\n');
-    expect(all).toContain(' d details of the first 2 only · q quit\n');
-    expect(format_verdict_body(v, PLAIN, { details: Infinity })).toBe(format_verdict_body(v, PLAIN, { details: 3 }));
+    const state = { done: 0, status: '', notice: '', cols: 100, rows: 40 };
+    const screen = verdict_screen(course, ex, v, state, PLAIN);
+    expect(screen).toContain(' ✗ first test\n');
+    expect(screen).not.toContain('second test');
+    expect(screen).toContain(`   Leaked (single, 4096 bytes) mapped at: ${F}:96:18 (×4)\n`);
+    expect(screen).toContain(' +2 more failing · d for all\n');
+    expect(screen).toContain(' h hint · l lesson · d all failures · e exercises · n next · r rerun · q quit\n');
+    const all = details_lines(ex, v, PLAIN, 100).join('\n');
+    expect(all.split('   seed 0x5eed · machine x86').length - 1).toBe(3);
+    expect(all).toContain(' ✗ third test\n');
+  });
+
+  test('a tall failure on a short terminal: the header stays, the first code, site and lesson pointer too', async () => {
+    const course = await load_course(root);
+    const ex = course.exercises[0]!;
+    const long = Array.from({ length: 30 }, (_, i) => `[    0.${i}] DMA-API: a long kernel line number ${i} that goes on and on past the end of an eighty-column terminal`);
+    const t = failing('first test with a name long enough to wrap on a terminal eighty columns wide, twice over at least', [LEAK, LEAK], { lesson: 'lessons/01-add.md#the-exercise', dmesg: long, trace: long });
+    const tall: Verdict = { ...v, tests: [t, ...v.tests] };
+    for (const [cols, rows] of [[80, 24], [160, 50], [60, 16]] as const) {
+      const lines = verdict_screen(course, ex, tall, { done: 0, status: 'graded in 84 ms', notice: 'a notice', cols, rows }, PLAIN).replace(/\n$/, '').split('\n');
+      expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(rows);
+      for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(cols);
+      expect(lines[0]).toMatch(/^ 01 add {2}✗ 4 of 4 hidden tests fail +\[-+\] 0\/2$/);
+      const flat = lines.map((l) => l.trim()).join(' ');
+      expect(flat).toContain('DMA_LEAK_AT_UNBIND');
+      expect(flat).toContain(`${F}:96:18`);
+      expect(flat).toContain('→ lesson: lessons/01-add.md § "The exercise"');
+      expect(flat).toContain('+3 more failing · d for all');
+    }
+    // With room, the dmesg tail: its last lines, each cut to one row.
+    const roomy = verdict_screen(course, ex, tall, { done: 0, status: '', notice: '', cols: 160, rows: 50 }, PLAIN);
+    expect(roomy).toContain('dmesg (last 12):');
+    expect(roomy).toContain('line number 29 that goes');
+  });
+
+  test('an exercise that passed once and fails now says "was done"; a hint wraps under its label', async () => {
+    const course = await load_course(root);
+    const ex = course.exercises[0]!;
+    const hint = { n: 1, of: 3, text: 'A hint long enough to need two rows at sixty columns, with `code` in it and more words.' };
+    const out = verdict_screen(course, ex, v, { done: 0, was_done: true, status: '', notice: '', cols: 60, rows: 24, hint }, PLAIN);
+    expect(out.split('\n')[0]).toBe(' 01 add  ✗ 3 of 3 hidden tests fail (was done)'); // no room for the progress bar at 60
+    expect(out).toContain(' hint 1/3: A hint long enough to need two rows at sixty\n           columns, with `code` in it and more words.\n');
+    const none = verdict_screen(course, ex, v, { done: 0, status: '', notice: '', cols: 100, rows: 24, hint: { none: 'that was the last one.' } }, PLAIN);
+    expect(none).toContain(' no more hints: that was the last one.\n');
   });
 
   test('the lesson pointer is the section the report chose', async () => {

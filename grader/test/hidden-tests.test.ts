@@ -68,7 +68,7 @@ beforeAll(() => {
 describe('error paths (the fail-nth sweep)', () => {
   test('one summary line in the shape of every other test: the injected fault, then [machine, seed]: CODES', () => {
     const t = the_test(verdict('01-mmio-and-probe'), /every failure in probe is unwound.*\(x86\)/);
-    expect(t.message).toBe('with a fault injected into the 5th of 5 calls that can fail (request_irq at exercises/01-mmio-and-probe/driver.ts:82:15), probe returned -ENOMEM, then 1 problem [machine x86, seed 0x5eed]: LEAK_RESOURCES');
+    expect(t.message).toBe('with a fault injected into the 5th of 5 calls that can fail (request_irq at exercises/01-mmio-and-probe/driver.ts:82:15), probe returned -12 (-ENOMEM), then 1 problem [machine x86, seed 0x5eed]: LEAK_RESOURCES');
     expect(t.diagnostics.map((d) => d.code)).toEqual(['LEAK_RESOURCES']);
     // each line once: the summary, then the diagnostic
     const lines = detail(t).split('\n').filter((l) => l.includes('failed probe left 1 resource behind') && !/^\s*\[/.test(l));

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { load_course, paths } from '../course.ts';
+import { hash_files, load_course, paths } from '../course.ts';
 import { headings, render_markdown, slug } from '../lesson.ts';
 import type { Exercise, Mutant } from '../lib/manifest-types.ts';
 import { attach_report, report_of } from '../lib/report.ts';
 import { MutantError, apply_edits, materialise_mutant, materialise_stubs, pristine } from '../materialise.ts';
-import { load_progress, record, reset, save_progress } from '../progress.ts';
+import { done_count, first_unfinished, load_progress, record, reset, save_progress, status_of } from '../progress.ts';
 import { remove_scratch } from '../scratch.ts';
 import { is_temp_file } from '../watch.ts';
 import { fixture_copy } from './helpers.ts';
@@ -86,19 +86,28 @@ describe('reset and progress', () => {
     reset(c, e);
     expect(readFileSync(f).equals(keep)).toBe(true);
   });
-  test('progress survives a restart; a passed exercise stays done until its content changes and fails', async () => {
+  test('progress survives a restart; done means the files as they are now pass', async () => {
     const c = await load_course(root);
+    const ex = c.exercises[0]!;
     const p = load_progress(c);
-    record(p, '01-add', true, 'aaa');
+    const now = hash_files(paths.exercises(c), ex);
+    record(p, '01-add', true, now);
     p.current = '02-buffers';
     save_progress(c, p);
     const q = load_progress(c);
     expect(q.exercises['01-add']?.done).toBe(true);
+    expect(status_of(c, q, ex)).toBe('done');
     expect(q.current).toBe('02-buffers');
-    record(q, '01-add', false, 'aaa'); // same content failing (flaky): still done
-    expect(q.exercises['01-add']?.done).toBe(true);
-    record(q, '01-add', false, 'bbb');
-    expect(q.exercises['01-add']?.done).toBe(false);
+    // The file edited since it passed, not graded yet: not counted as done.
+    record(q, '01-add', true, 'other');
+    expect(status_of(c, q, ex)).toBe('changed');
+    expect(done_count(c, q)).toBe(0);
+    // Any failing grade undoes it, a rerun of the same content too; it then "was done".
+    record(q, '01-add', true, now);
+    record(q, '01-add', false, now);
+    expect(q.exercises['01-add']).toMatchObject({ done: false, was_done: true });
+    expect(status_of(c, q, ex)).toBe('was-done');
+    expect(first_unfinished(c, q)?.id).toBe('01-add');
   });
   test('a corrupt progress file does not crash the grader', async () => {
     const c = await load_course(root);

@@ -135,25 +135,69 @@ describe('watch mode', () => {
     expect(runs).toBeLessThan(400); // at most one run per save, plus re-grades of content that changed mid-run
   }, 60_000);
 
-  test('keys as line commands: h shows the next hint, d toggles every failing test in full, n moves to the next exercise', async () => {
+  test('done means the file as it is now passes: a failing save undoes it, and the exercise "was done"', async () => {
+    const pj = () => JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8')).exercises['01-add'];
+    expect((await save(SOLUTION + '// done\n')).v.passed).toBe(true);
+    expect(pj()).toMatchObject({ done: true, was_done: true });
+    const from = w.mark();
+    expect((await save(BUGGY)).v.passed).toBe(false);
+    expect(await w.wait((e) => e.event === 'progress', from)).toMatchObject({ done: 0 });
+    expect(pj()).toMatchObject({ done: false, was_done: true });
+    let e = w.mark();
+    w.send('e');
+    expect((await w.wait((x) => x.event === 'exercises', e)).list).toEqual([{ id: '01-add', status: 'was-done' }, { id: '02-buffers', status: 'todo' }]);
+    expect((await save(SOLUTION)).v.passed).toBe(true);
+    e = w.mark();
+    w.send('e');
+    expect((await w.wait((x) => x.event === 'exercises', e)).list[0]).toEqual({ id: '01-add', status: 'done' });
+  }, 30_000);
+
+  test('h: the hint for the first failure\'s code first, then the sequence, then where the solution is; a new verdict clears them', async () => {
+    await save(BUGGY);
+    const hint = async () => {
+      const from = w.mark();
+      w.send('h');
+      return w.wait((e) => e.event === 'hint', from);
+    };
+    expect(await hint()).toMatchObject({ exercise: '01-add', n: 1, of: 3, text: 'The sum is wrong: which operator adds?' });
+    expect(await hint()).toMatchObject({ n: 2, of: 3, text: 'Look at the `+` operator.' });
+    expect(await hint()).toMatchObject({ n: 3, of: 3, text: 'Write `return a + b;`.' });
+    expect((await hint()).none).toMatch(/^that was the last one\. The reference solution is solutions\/01-add\/driver\.ts/);
+    // The same failure saved again: the hints stay where they were.
+    await save(BUGGY + '// again\n');
+    expect((await hint()).none).toBeDefined();
+    // A verdict that changed: they start over, and a passing one has no code to answer.
+    await save(SOLUTION);
+    expect(await hint()).toMatchObject({ n: 1, of: 2, text: 'Look at the `+` operator.' });
+  }, 60_000);
+
+  test('d prints every failing test in full, l the lesson section the verdict points to (no pager on a pipe)', async () => {
+    await save(BUGGY);
     let from = w.mark();
-    w.send('h');
-    expect(await w.wait((e) => e.event === 'hint', from)).toMatchObject({ exercise: '01-add', n: 1, of: 2, text: 'Look at the `+` operator.' });
-    from = w.mark();
     w.send('d');
-    expect(await w.wait((e) => e.event === 'details', from)).toMatchObject({ all: true });
+    const d = await w.wait((e) => e.event === 'details', from);
+    expect(d.text).toContain('fixture: add(1, 2) returned -1, expected 3');
+    expect(d.text).toContain(' ✗ adds small numbers');
+    expect(d.text).toContain(' ✗ adds negative numbers');
     from = w.mark();
-    w.send('d');
-    expect(await w.wait((e) => e.event === 'details', from)).toMatchObject({ all: false });
-    from = w.mark();
+    w.send('l');
+    const l = await w.wait((e) => e.event === 'lesson', from);
+    expect(l.lesson).toMatch(/^lessons\/01-add\.md#/);
+    expect(l.text.split('\n')[0]).not.toBe('');
+    await save(SOLUTION);
+  }, 30_000);
+
+  test('n moves to the next exercise', async () => {
+    const from = w.mark();
     w.send('n');
     await w.wait((e) => e.event === 'exercise' && e.exercise === '02-buffers', from);
-    expect(await w.wait((e) => e.event === 'verdict' && e.exercise === '02-buffers', from)).toMatchObject({ passed: false });
-  }, 30_000);
+    // Its first grade: a cold test file (40 s: this machine is shared).
+    expect(await w.wait((e) => e.event === 'verdict' && e.exercise === '02-buffers', from, 40_000)).toMatchObject({ passed: false });
+  }, 60_000);
 
   test('progress is kept in .dmalab/progress.json', () => {
     const p = JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8'));
-    expect(p.exercises['01-add']).toMatchObject({ done: true, hints_seen: 1 });
+    expect(p.exercises['01-add']).toMatchObject({ done: true, hints_seen: 3 });
     expect(p.current).toBe('02-buffers');
   });
 });
@@ -165,5 +209,11 @@ describe('reset from the command line', () => {
     expect(r.stdout).toMatch(/^restored exercises\/01-add\/ from the pristine stub \(grader\/stubs\/01-add\/\); your version is in \.dmalab\/backups\/01-add\/.*\/driver\.ts/);
     expect(readFileSync(file, 'utf8')).toContain('// TODO');
     expect(existsSync(join(root, '.dmalab', 'backups', '01-add'))).toBe(true);
+    // The stub does not pass: reset clears the exercise's progress.
+    // (The watcher, still running, may grade the stub meanwhile: a failure, never "was done".)
+    const entry = JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8')).exercises['01-add'];
+    expect(entry?.done ?? false).toBe(false);
+    expect(entry?.was_done).toBeUndefined();
+    expect(cli(['list', '--root', root]).stdout).toMatch(/^ {3}01-add +Adding numbers +· not done$/m);
   }, 60_000);
 });

@@ -5,7 +5,7 @@
 // arm64-smmu), memory above what edu's 28 address bits reach (placement 'high').
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, ptr, addr, type Run } from './lib/harness.ts';
 import { M, fill, read, pattern, type pci_dev, type Edu, type ShapeName } from '#sim/testing';
 import { dma_get_mask } from '#sim';
 import type * as Solution from '../../solutions/02-dma-addresses/driver.ts';
@@ -114,7 +114,7 @@ describe('the DMA mask: edu drives 28 address bits', () => {
         if (!b) return;
         const { pdev, dev, edu } = b;
         if (edu.buf_dma > Number(MASK28)) {
-          r.finding('WRONG_RESULT', `the buffer's DMA address ${hex(edu.buf_dma)} is beyond edu's 28 bits (${hex(MASK28)}): the DMA API did not know the device's limit when the buffer was allocated`);
+          r.finding('WRONG_RESULT', `the buffer's DMA address ${addr(edu.buf_dma)} is beyond edu's 28 bits (${hex(MASK28)}): the DMA API did not know the device's limit when the buffer was allocated`);
         }
         if (to_device(r, pdev, dev, edu, 0, EDU_DMA_SIZE, 5))
           from_device(r, pdev, dev, edu, 0, EDU_DMA_SIZE, 6);
@@ -133,7 +133,7 @@ describe('the DMA mask: edu drives 28 address bits', () => {
           r.finding('WRONG_RESULT', 'probe succeeded although dma_set_mask_and_coherent() failed: the device must not do DMA then; return its error (after undoing what probe did before)');
           r.unbind(pdev);
         } else if (ret !== -EIO) {
-          r.finding('WRONG_RESULT', `probe returned ${errname(ret)} when dma_set_mask_and_coherent() failed with -EIO: return the error the call gave you`);
+          r.finding('WRONG_RESULT', `probe returned ${errno_str(ret)} when dma_set_mask_and_coherent() failed with ${errno_str(-EIO)}: return the error the call gave you`);
         }
       });
     });
@@ -155,16 +155,16 @@ describe('the three addresses of one buffer', () => {
           r.finding('WRONG_RESULT', `edu_addresses(edu) returned ${String(a)}, expected { virt, phys, bus }`);
         } else {
           if (a.virt !== edu.buf) {
-            r.finding('WRONG_RESULT', `edu_addresses(edu).virt is ${hex(a.virt)}, expected edu.buf = ${hex(edu.buf)} (the CPU's address of the buffer)`);
+            r.finding('WRONG_RESULT', `edu_addresses(edu).virt is ${ptr(a.virt)}, expected edu.buf = ${ptr(edu.buf)} (the CPU's address of the buffer)`);
           }
           if (a.phys !== phys) {
             const lm = M.mmu.is_linear(edu.buf);
-            r.finding('WRONG_RESULT', `edu_addresses(edu).phys is ${hex(a.phys)}, but the buffer's page is at physical address ${hex(phys)}` +
+            r.finding('WRONG_RESULT', `edu_addresses(edu).phys is ${addr(a.phys)}, but the buffer's page is at physical address ${addr(phys)}` +
               (lm ? '' : `; on ${shape} dma_alloc_coherent() gave a CPU address outside the linear map (a remapping in the vmalloc area), where virt_to_phys() cannot compute it: walk the mapping (vmalloc_to_page())`) +
               (a.phys === edu.buf_dma && phys !== edu.buf_dma ? '; that is the bus address: on this machine the two differ' : ''));
           }
           if (a.bus !== edu.buf_dma || bus_to_phys !== phys) {
-            r.finding('WRONG_RESULT', `edu_addresses(edu).bus is ${hex(a.bus)}, expected the DMA address dma_alloc_coherent() gave for edu.buf: ${hex(edu.buf_dma)}` +
+            r.finding('WRONG_RESULT', `edu_addresses(edu).bus is ${addr(a.bus)}, expected the DMA address dma_alloc_coherent() gave for edu.buf: ${addr(edu.buf_dma)}` +
               (iommu ? ' (an IOVA: the IOMMU translates it to the physical address)' : M.shape.bus_offset ? ` (physical ${M.shape.bus_offset < 0 ? '-' : '+'} ${hex(Math.abs(M.shape.bus_offset))}, the host bridge's offset)` : ''));
           }
         }

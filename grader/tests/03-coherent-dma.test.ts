@@ -4,7 +4,7 @@
 // running before it frees the buffer; and every error path of probe must give the buffer back.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
 import { M, compare, pattern, read, run_for_ms } from '#sim/testing';
 import type { Edu, pci_dev, ShapeName } from '#sim/testing';
 import type * as Solution from '../../solutions/03-coherent-dma/driver.ts';
@@ -55,7 +55,7 @@ function read_and_check(r: Run, pdev: pci_dev, dev: Edu, edu: Solution.edu_dev, 
   const transfers = dev.transfers;
   const got = r.call(pdev, `edu_read(edu, ${want.length})`, () => drv.edu_read(edu, want.length));
   if (typeof got === 'number') {
-    r.finding('WRONG_RESULT', `edu_read(edu, ${want.length}) returned ${errname(got)}; it should return the ${want.length} bytes the device wrote into the coherent buffer`);
+    r.finding('WRONG_RESULT', `edu_read(edu, ${want.length}) returned ${errno_str(got)}; it should return the ${want.length} bytes the device wrote into the coherent buffer`);
     return false;
   }
   if (!(got instanceof Uint8Array) || got.length !== want.length) {

@@ -3,7 +3,7 @@
 // with exactly what they mapped -- and never while the device may still use the buffer.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
 import { kmalloc, kfree, GFP_KERNEL, EINVAL, EIO, ENOMEM, ETIMEDOUT, dma_map_single, dma_unmap_single,
   dma_mapping_error, DMA_TO_DEVICE } from '#sim';
 import { fill, read, pattern, type ShapeName, type pci_dev } from '#sim/testing';
@@ -212,9 +212,9 @@ describe('when the interrupt does not come', () => {
         const rx = kbuf(EDU_DMA_SIZE);
         const got = dma(r, pdev, rx, EDU_DMA_SIZE, false);
         if (got === -EIO) {
-          r.finding('WRONG_RESULT', 'edu_dma() gave up (-EIO) while edu was only late: it stops 0.5 s after the timeout; ask it again for up to another EDU_DMA_TIMEOUT_MS before giving up');
+          r.finding('WRONG_RESULT', `edu_dma() gave up (returned ${errno_str(-EIO)}) while edu was only late: it stops 0.5 s after the timeout; ask it again for up to another EDU_DMA_TIMEOUT_MS before giving up`);
         } else if (r.expect_result('edu_dma(edu, buf, 4096, false) when edu takes 1.5 s', got, -ETIMEDOUT)) {
-          if (edu.busy()) r.finding('WRONG_RESULT', `edu_dma() returned ${errname(got)} while the device was still running`);
+          if (edu.busy()) r.finding('WRONG_RESULT', `edu_dma() returned ${errno_str(got)} while the device was still running`);
           r.expect_bytes('the buffer after edu_dma() returned (the device finished late)', read(rx, EDU_DMA_SIZE), want);
         }
         kfree(rx);

@@ -5,7 +5,7 @@
 // the copies happen only at sync), and the coherent x86 shapes where only the checker sees it.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, addr, type Run } from './lib/harness.ts';
 import { M, pattern, compare } from '#sim/testing';
 import type * as Solution from '../../solutions/05-sync-and-ownership/driver.ts';
 import type { pci_dev, ShapeName, Edu } from '#sim/testing';
@@ -46,13 +46,13 @@ function check_mappings(r: Run, pdev: pci_dev, edu: EduDev, when: string): boole
   const list = mappings(pdev);
   const rx = list.filter((m) => m.dir === DMA_FROM_DEVICE && m.size === EDU_DMA_SIZE);
   const tx = list.filter((m) => m.dir === DMA_TO_DEVICE && m.size === EDU_DMA_SIZE);
-  const seen = list.length ? list.map((m) => `${DIR[m.dir]} ${m.size} bytes at ${hex(m.addr)}`).join('; ') : 'none';
+  const seen = list.length ? list.map((m) => `${DIR[m.dir]} ${m.size} bytes at ${addr(m.addr)}`).join('; ') : 'none';
   if (list.length !== 2 || rx.length !== 1 || tx.length !== 1) {
     r.finding('WRONG_RESULT', `${when}, edu has ${list.length} streaming mapping${list.length === 1 ? '' : 's'} (${seen}); this driver keeps exactly two for as long as it is bound: rx_buf mapped DMA_FROM_DEVICE and tx_buf mapped DMA_TO_DEVICE, EDU_DMA_SIZE bytes each, made once in probe and unmapped in remove (lesson: "One mapping, many transfers")`);
     return false;
   }
   if (edu.rx_dma !== rx[0]!.addr || edu.tx_dma !== tx[0]!.addr) {
-    r.finding('WRONG_RESULT', `${when}, edu.rx_dma = ${hex(edu.rx_dma)} and edu.tx_dma = ${hex(edu.tx_dma)}, but the mappings are at ${hex(rx[0]!.addr)} (DMA_FROM_DEVICE) and ${hex(tx[0]!.addr)} (DMA_TO_DEVICE): keep the handles dma_map_single() returned`);
+    r.finding('WRONG_RESULT', `${when}, edu.rx_dma = ${addr(edu.rx_dma)} and edu.tx_dma = ${addr(edu.tx_dma)}, but the mappings are at ${addr(rx[0]!.addr)} (DMA_FROM_DEVICE) and ${addr(tx[0]!.addr)} (DMA_TO_DEVICE): keep the handles dma_map_single() returned`);
     return false;
   }
   return true;
@@ -113,7 +113,7 @@ describe('receiving: the device writes rx_buf, the CPU reads it', () => {
           model.dma_buf.set(sent);
           const got = r.call(pdev, `edu_receive(edu, ${len})`, () => drv.edu_receive(edu, len));
           if (typeof got === 'number') {
-            r.finding('WRONG_RESULT', `receive #${i + 1}: edu_receive(edu, ${len}) returned ${errname(got)}; it should return the ${len} bytes the device wrote into rx_buf`);
+            r.finding('WRONG_RESULT', `receive #${i + 1}: edu_receive(edu, ${len}) returned ${errno_str(got)}; it should return the ${len} bytes the device wrote into rx_buf`);
             break;
           }
           if (got.length !== len) {
@@ -165,7 +165,7 @@ describe('both directions', () => {
           if (!r.expect_result(`round trip #${i + 1}: edu_send(edu, <${len} bytes>)`, ret, 0)) break;
           const got = r.call(pdev, 'edu_receive()', () => drv.edu_receive(edu, len));
           if (typeof got === 'number') {
-            r.finding('WRONG_RESULT', `round trip #${i + 1}: edu_receive(edu, ${len}) returned ${errname(got)}; it should return the ${len} bytes just sent`);
+            r.finding('WRONG_RESULT', `round trip #${i + 1}: edu_receive(edu, ${len}) returned ${errno_str(got)}; it should return the ${len} bytes just sent`);
             break;
           }
           if (!expect_data(r, `round trip #${i + 1}: edu_receive(edu, ${len}) did not return what edu_send() sent`, got, data, `on this ${shape === 'arm64' ? 'non-coherent machine (CPU cache)' : 'swiotlb machine (bounce buffers)'}, either tx_buf's bytes never reached the device (dma_sync_single_for_device() after writing) or the device's bytes never reached the CPU (dma_sync_single_for_cpu() before reading)`)) break;

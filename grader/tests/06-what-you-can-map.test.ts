@@ -3,9 +3,10 @@
 // device-written part must not share a cache line with what the CPU writes meanwhile.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
 import { attach_firmware, EDU_CMD_MAX, EDU_REPLY_LEN, type Firmware } from './lib/edu-firmware.ts';
 import { pattern } from '#sim/testing';
+import { EINVAL } from '#sim';
 import type { pci_dev, ShapeName } from '#sim/testing';
 import type * as Solution from '../../solutions/06-what-you-can-map/driver.ts';
 
@@ -34,12 +35,12 @@ function exchange(r: Run, pdev: pci_dev, fw: Firmware, what: string, cmd: Uint8A
   const got = r.call(pdev, what, fn);
   const sent = fw.commands[k - 1];
   if (!sent) {
-    r.finding('WRONG_RESULT', `${what}: the device received no command at 0x40000${fw.misplaced.length ? ` (a transfer landed at 0x40000 + 0x${fw.misplaced[0]!.toString(16)} instead)` : ''}; it returned ${typeof got === 'number' ? errname(got) : `${got.length} bytes`}`);
+    r.finding('WRONG_RESULT', `${what}: the device received no command at 0x40000${fw.misplaced.length ? ` (a transfer landed at 0x40000 + 0x${fw.misplaced[0]!.toString(16)} instead)` : ''}; it returned ${typeof got === 'number' ? errno_str(got) : `${got.length} bytes`}`);
     return false;
   }
   if (!r.expect_bytes(`${what}: the command the device received`, sent, cmd)) return false;
   if (typeof got === 'number') {
-    r.finding('WRONG_RESULT', `${what} returned ${errname(got)}; expected the device's ${EDU_REPLY_LEN}-byte reply`);
+    r.finding('WRONG_RESULT', `${what} returned ${errno_str(got)}; expected the device's ${EDU_REPLY_LEN}-byte reply`);
     return false;
   }
   if (!(got instanceof Uint8Array) || got.length !== EDU_REPLY_LEN) {
@@ -121,7 +122,7 @@ describe('exchanges', () => {
       for (const len of [0, EDU_CMD_MAX + 1]) {
         const cmd = pattern(len, 0x6ff);
         const got = r.call(pdev, `edu_exchange(edu, <${len}-byte command>)`, () => drv.edu_exchange(edu, cmd));
-        r.expect_result(`edu_exchange(edu, <${len}-byte command>)`, typeof got === 'number' ? errname(got) : `${got.length} bytes`, '-EINVAL');
+        r.expect_result(`edu_exchange(edu, <${len}-byte command>)`, typeof got === 'number' ? got : `${got.length} bytes`, -EINVAL);
       }
       if (fw.commands.length) r.finding('WRONG_RESULT', `the device received ${fw.commands.length} command(s) for exchanges that should have been refused`);
       // The driver still works afterwards.

@@ -91,13 +91,17 @@ export function codes_line(codes: string[]): string {
 
 /** One diagnostic: the kernel's lines, then the call sites its lines do not already name. */
 export function diagnostic_lines(d: VerdictDiagnostic, st: Style): string[] {
-  const out: string[] = [];
-  const text = collapse_repeats(d.lines);
-  text.forEach((l, i) => out.push(i === 0 ? l : '    ' + l));
+  const p = diagnostic_parts(d, st);
+  return [...p.text, ...(p.count ? [p.count] : []), ...p.sites];
+}
+
+/** A diagnostic's text (continuation lines indented), how often it happened, its call sites. */
+export function diagnostic_parts(d: VerdictDiagnostic, st: Style): { text: string[]; count?: string; sites: string[] } {
+  const text = collapse_repeats(d.lines).map((l, i) => (i === 0 ? l : '    ' + l));
   // dmalab records a repeat once (the kernel would print each): say how often.
-  if ((d.count ?? 1) > 1) out.push(st.dim(`    happened ${d.count} times from these lines (the first is shown)`));
-  for (const p of unique_sites(d.sites, d.lines)) out.push(`${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
-  return out;
+  const count = (d.count ?? 1) > 1 ? st.dim(`    happened ${d.count} times from these lines (the first is shown)`) : undefined;
+  const sites = unique_sites(d.sites, d.lines).map((p) => `${p.label}: ${st.bold(p.where)}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}`);
+  return { text, count, sites };
 }
 
 type SiteLike = { label: string; file: string; line: number; col: number; fn?: string };
@@ -136,11 +140,11 @@ export function format_test_detail(t: TestVerdict, st: Style, ind = '   ', o: De
   for (const dl of r?.data ?? []) if (!said.some((l) => l.includes(dl))) out.push(`${st.red('→')} ${dl}`);
   const nd = o.dmesg ?? 5;
   const nt = o.trace ?? 10;
-  if (r?.dmesg?.length) {
+  if (nd > 0 && r?.dmesg?.length) {
     out.push(st.dim(`dmesg (last ${Math.min(nd, r.dmesg.length)}):`));
     out.push(...r.dmesg.slice(-nd).map((l) => st.dim('  ' + l)));
   }
-  if (r?.trace?.length) {
+  if (nt > 0 && r?.trace?.length) {
     out.push(st.dim(`trace (last ${Math.min(nt, r.trace.length)} events):`));
     out.push(...r.trace.slice(-nt).map((l) => st.dim('  ' + l)));
   }

@@ -3,6 +3,7 @@
 // dma-debug's own check at unbind, and dmalab's for failed probes and non-DMA resources.
 import { M } from '../kernel/machine.ts';
 import { KernelHalt } from '../kernel/sched.ts';
+import { exception_oops } from '../kernel/die.ts';
 import { clear_site, driver_frames, resolve_site, site_str } from '../kernel/site.ts';
 import { errname, EPROBE_DEFER, ENODEV, ENXIO } from '../kernel/errno.ts';
 import { devres_release_all } from './devres.ts';
@@ -13,6 +14,9 @@ export interface DriverRecord { id: number; name: string; drv: device_driver }
 
 /** The result of running driver code under the harness or the driver core. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; halt: 'oops' | 'bug' | 'soft-lockup'; error: unknown };
+
+/** What running driver code returns once the kernel has panicked: nothing runs any more. */
+const PANICKED = new KernelHalt('oops', 'the kernel has panicked (Fatal exception): nothing runs after it');
 
 export class DriverCore {
   private next = 1;
@@ -78,6 +82,7 @@ export class DriverCore {
 
   /** Run driver code as `comm` on behalf of driver `rec`, turning crashes into reports. */
   run<R>(rec: DriverRecord | null, comm: string, pid: number, fn: () => R, dev: device | null = null): Outcome<R> {
+    if (M.panicked) return { ok: false, halt: 'oops', error: PANICKED };
     const saved = M.owner, saved_dev = M.cur_dev;
     M.owner = rec ? rec.id : 0;
     M.cur_dev = dev;
@@ -86,7 +91,10 @@ export class DriverCore {
     const stack = M.stacks.of(pid), sp = stack.sp;
     const sleeps = M.sched.irq_sleeps;
     try {
-      const value = M.sched.as_task({ comm, pid }, fn);
+      // An exception becomes an oops while the task is still current (its CPU: line).
+      const value = M.sched.as_task({ comm, pid }, () => {
+        try { return fn(); } catch (e) { throw e instanceof KernelHalt ? e : exception_oops(e); }
+      });
       if (M.sched.irq_sleeps > sleeps && comm === 'insmod' && rec) {
         // A handler that slept came back with the preempt count off; module init notices.
         const mod = rec.name.replace(/-/g, '_');
@@ -97,8 +105,7 @@ export class DriverCore {
       return { ok: true, value };
     } catch (e) {
       if (e instanceof KernelHalt) return { ok: false, halt: e.kind, error: e };
-      report_exception(e, comm, pid);
-      return { ok: false, halt: 'oops', error: e };
+      throw e;
     } finally {
       stack.sp = sp;
       M.owner = saved;
@@ -116,6 +123,7 @@ export class DriverCore {
     const out = this.run(rec, 'insmod', 30, call, dev);
     let ret = out.ok ? out.value : -14;
     if (!out.ok) this.crashed.add(dev);
+    if (M.panicked) return ret;
     if (out.ok && typeof ret !== 'number') {
       M.printk(4, `dmalab: ${drv.name}: probe returned ${String(ret)}, not an int (0 or a negative errno)`);
       ret = ret ? -22 : 0;
@@ -145,6 +153,7 @@ export class DriverCore {
     const rec = this.record(drv);
     const out = this.run(rec, 'sh', 31, call, dev);
     if (!out.ok) this.crashed.add(dev);
+    if (M.panicked) return;
     this.run(null, 'sh', 31, () => {
       devres_release_all(dev);
       dev.driver = null;
@@ -178,18 +187,6 @@ export class DriverCore {
     }
     M.own.memory_leaks(rec, name, when);
   }
-}
-
-/** An exception thrown by driver code: an oops with the driver's own frames. */
-export function report_exception(e: unknown, comm: string, pid: number): void {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const frames = driver_frames(err.stack);
-  M.diag.report('OOPS', [
-    `Oops: exception in driver code: ${err.name}: ${err.message}`,
-    `CPU: 0 PID: ${pid} Comm: ${comm} Not tainted 6.1.0-dmalab #1`,
-    'Call Trace:',
-    ...frames.map((f) => ` ${f.fn} (${site_str(f)})`),
-  ], { sites: frames.map((f, i) => [i ? 'called from' : 'thrown at', f] as [string, typeof f]), distinct: true });
 }
 
 export { errname };

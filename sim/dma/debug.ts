@@ -5,7 +5,7 @@
 // million live mappings.
 import { M } from '../kernel/machine.ts';
 import { IntMap } from '../lib/hashtab.ts';
-import { x016, px, pa } from '../lib/vsprintf.ts';
+import { x016, px, pa, hashed_ptr } from '../lib/vsprintf.ts';
 import type { Code } from '../kernel/codes.ts';
 import type { Site } from '../kernel/site.ts';
 import { dev_driver_string, dev_name, type device } from '../base/device.ts';
@@ -237,8 +237,8 @@ export class DmaDebug {
     if (this.disabled) return;
     const mmu = M.mmu;
     const valid = mmu.is_linear(vaddr) || (mmu.is_kimage(vaddr) && M.shape.arch === 'x86_64');
-    if (!valid) this.err('DMA_MAP_INVALID_AREA', 'C-M1', dev, NONE, `device driver maps memory from invalid area [addr=${px(vaddr)}] [len=${len}]`, site, 'Mapped at');
-    if (mmu.is_vmalloc(vaddr)) this.err('DMA_MAP_VMALLOC', 'C-M2', dev, NONE, `device driver maps memory from vmalloc area [addr=${px(vaddr)}] [len=${len}]`, site, 'Mapped at');
+    if (!valid) this.err('DMA_MAP_INVALID_AREA', 'C-M1', dev, NONE, `device driver maps memory from invalid area [addr=${hashed_ptr(px(vaddr))}] [len=${len}]`, site, 'Mapped at');
+    if (mmu.is_vmalloc(vaddr)) this.err('DMA_MAP_VMALLOC', 'C-M2', dev, NONE, `device driver maps memory from vmalloc area [addr=${hashed_ptr(px(vaddr))}] [len=${len}]`, site, 'Mapped at');
   }
 
   /** check_for_stack(): is this page one of the current task's (vmalloc'ed) stack pages? */
@@ -249,7 +249,7 @@ export class DmaDebug {
     const i = st.pages.findIndex((p) => p / PAGE_SIZE === pfn);
     if (i >= 0) {
       const addr = st.addr + i * PAGE_SIZE + (phys % PAGE_SIZE);
-      this.err('DMA_MAP_STACK', 'C-M4', dev, NONE, `device driver maps memory from stack [probable addr=${px(addr)}]`, site, 'Mapped at');
+      this.err('DMA_MAP_STACK', 'C-M4', dev, NONE, `device driver maps memory from stack [probable addr=${hashed_ptr(px(addr))}]`, site, 'Mapped at');
     }
   }
 

@@ -23,6 +23,8 @@ import { DT } from './debug.ts';
 import * as direct from './direct.ts';
 import * as iommu from './iommu.ts';
 import { IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.ts';
+import { check_int, check_addr_len, ADDR, DMA, LEN } from '../kernel/die.ts';
+import { map_module_static } from './module_static.ts';
 
 const NONE = -1;
 
@@ -181,6 +183,7 @@ function map_single(dev: device, ptr: number, size: number, dir: number, attrs: 
     return DMA_MAPPING_ERROR;
   }
   M.dbg.map_single(dev, ptr, size, site);
+  if (M.modspace.section_of(ptr)) map_module_static(dev, ptr, size, site);
   const sect = M.kimage.section_of(ptr);
   if (sect) {
     M.diag.report('DMA_MAP_STATIC', [
@@ -195,6 +198,7 @@ export function dma_map_single_attrs(dev: device, ptr: number, size: number, dir
   return map_single(dev, ptr, size, dir, attrs, take_site(dma_map_single_attrs));
 }
 export function dma_map_single(dev: device, ptr: number, size: number, dir: number): dma_addr_t {
+  check_addr_len('dma_map_single', 'ptr', ptr, ADDR, 'size', size);
   return map_single(dev, ptr, size, dir, 0, take_site(dma_map_single));
 }
 
@@ -228,6 +232,7 @@ export function dma_unmap_single_attrs(dev: device, addr: dma_addr_t, size: numb
   unmap_phys(dev, addr, size, dir, attrs, take_site(dma_unmap_single_attrs), 'dma_unmap_single()');
 }
 export function dma_unmap_single(dev: device, addr: dma_addr_t, size: number, dir: number): void {
+  check_addr_len('dma_unmap_single', 'addr', addr, DMA, 'size', size);
   unmap_phys(dev, addr, size, dir, 0, take_site(dma_unmap_single), 'dma_unmap_single()');
 }
 export function dma_unmap_page_attrs(dev: device, addr: dma_addr_t, size: number, dir: number, attrs: number): void {
@@ -301,9 +306,11 @@ function sync_single(dev: device, addr: dma_addr_t, size: number, dir: number, t
 }
 
 export function dma_sync_single_for_cpu(dev: device, addr: dma_addr_t, size: number, dir: number): void {
+  check_addr_len('dma_sync_single_for_cpu', 'addr', addr, DMA, 'size', size);
   sync_single(dev, addr, size, dir, true, take_site(dma_sync_single_for_cpu));
 }
 export function dma_sync_single_for_device(dev: device, addr: dma_addr_t, size: number, dir: number): void {
+  check_addr_len('dma_sync_single_for_device', 'addr', addr, DMA, 'size', size);
   sync_single(dev, addr, size, dir, false, take_site(dma_sync_single_for_device));
 }
 export function dma_sync_single_range_for_cpu(dev: device, addr: dma_addr_t, offset: number, size: number, dir: number): void {
@@ -558,6 +565,7 @@ export function dma_alloc_attrs(dev: device, size: number, handle: Ref<dma_addr_
   return alloc_attrs(dev, size, handle, gfp, attrs, take_site(dma_alloc_attrs));
 }
 export function dma_alloc_coherent(dev: device, size: number, handle: Ref<dma_addr_t>, gfp: number): number {
+  check_int('dma_alloc_coherent', 'size', size, LEN);
   return alloc_attrs(dev, size, handle, gfp, 0, take_site(dma_alloc_coherent));
 }
 export function dma_free_attrs(dev: device, size: number, cpu_addr: number, handle: dma_addr_t, attrs: number): void {
@@ -565,6 +573,7 @@ export function dma_free_attrs(dev: device, size: number, cpu_addr: number, hand
   void attrs;
 }
 export function dma_free_coherent(dev: device, size: number, cpu_addr: number, handle: dma_addr_t): void {
+  check_addr_len('dma_free_coherent', 'cpu_addr', cpu_addr, ADDR, 'size', size);
   free_attrs(dev, size, cpu_addr, handle, take_site(dma_free_coherent));
 }
 

@@ -1,10 +1,13 @@
 // DMA pools (mm/dmapool.c, Linux 6.1, before the 6.4 rewrite): many small coherent blocks
-// carved from page-sized coherent allocations. dma-debug sees only the pages; dmalab also
-// checks each block handed back, as the kernel does only with pool debugging (DMAPOOL_DEBUG).
+// carved from page-sized coherent allocations. dma-debug sees only the pages. Each page keeps
+// 6.1's free list (the offset of the first free block, each free block naming the next) and
+// its in_use count, so a wrong free does to the pool what it does on 6.1 without pool debugging
+// (DMAPOOL_DEBUG): dma_pool_free finds the page by the handle and frees the block by its vaddr,
+// unchecked. dmalab also says, in its own lines, what a kernel with pool debugging would.
 import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { T } from '../kernel/trace.ts';
-import { px, pa } from '../lib/vsprintf.ts';
+import { px, pa, vsprintf } from '../lib/vsprintf.ts';
 import { out, type Ref } from '../lib/ref.ts';
 import { dev_driver_string, dev_name, type device } from '../base/device.ts';
 import { devres_add, devres_release } from '../base/devres.ts';
@@ -13,7 +16,18 @@ import { cpu_fill } from '../mm/access.ts';
 import { alloc_coherent_site, free_coherent_site } from './mapping.ts';
 import type { dma_addr_t } from './types.ts';
 
-interface PoolPage { vaddr: number; dma: number; blocks: number; inuse: Uint8Array }
+interface PoolPage {
+  vaddr: number;
+  dma: number;
+  /** 6.1's `unsigned int in_use`: a double free takes it below zero (0xffffffff). */
+  in_use: number;
+  /** 6.1's `offset`: the first free block; >= allocation when the page is full. */
+  offset: number;
+  /** The free list's links, as 6.1 keeps them in each free block's first 4 bytes. */
+  next: Map<number, number>;
+  /** dmalab's view: offset -> handle of each block dma_pool_alloc handed out and not freed. */
+  live: Map<number, number>;
+}
 
 export interface dma_pool {
   name: string;
@@ -47,46 +61,36 @@ export function dma_pool_create(name: string, dev: device, size: number, align: 
   return create(name, dev, size, align, boundary, take_site(dma_pool_create));
 }
 
-/** Block offsets within a page: blocks never cross `boundary`. */
-function offsets(pool: dma_pool): number[] {
-  const offs: number[] = [];
-  let off = 0, next_boundary = pool.boundary;
-  while (off + pool.size <= pool.allocation) {
-    if (off + pool.size > next_boundary) {
-      off = next_boundary;
-      next_boundary += pool.boundary;
-      continue;
-    }
-    offs.push(off);
-    off += pool.size;
-  }
-  return offs;
+/** pool_initialise_page()'s chain: each block names the next, skipping to the next boundary
+ *  when the block after would reach it (6.1 tests `next + size >= boundary`, so the last block
+ *  before each boundary is never used: 63 blocks of 64 bytes fit a 4 KiB page). */
+function initial_next(pool: dma_pool, offset: number): number {
+  const next_boundary = (Math.floor(offset / pool.boundary) + 1) * pool.boundary;
+  const next = offset + pool.size;
+  return next + pool.size >= next_boundary ? next_boundary : next;
 }
 
-const offsets_cache = new WeakMap<dma_pool, number[]>();
-function offs(pool: dma_pool): number[] {
-  let o = offsets_cache.get(pool);
-  if (!o) { o = offsets(pool); offsets_cache.set(pool, o); }
-  return o;
+function next_of(pool: dma_pool, page: PoolPage, offset: number): number {
+  return page.next.get(offset) ?? initial_next(pool, offset);
 }
 
 export function dma_pool_alloc(pool: dma_pool, gfp: number, handle: Ref<dma_addr_t>): number {
   const site = take_site(dma_pool_alloc);
   if (M.faults.should_fail('dma_pool', site)) return 0;
-  const o = offs(pool);
-  let page = pool._pages.find((p) => p.blocks < o.length);
+  let page = pool._pages.find((p) => p.offset < pool.allocation);
   if (!page) {
     const h = out(0);
     const vaddr = alloc_coherent_site(pool.dev, pool.allocation, h, gfp & ~___GFP_ZERO, pool._site);
     if (!vaddr) return 0;
-    page = { vaddr, dma: h.value, blocks: 0, inuse: new Uint8Array(o.length) };
-    pool._pages.push(page);
+    page = { vaddr, dma: h.value, in_use: 0, offset: 0, next: new Map(), live: new Map() };
+    pool._pages.unshift(page);   // list_add: new pages go first
   }
-  const i = page.inuse.indexOf(0);
-  page.inuse[i] = 1;
-  page.blocks++;
-  const v = page.vaddr + o[i]!;
-  handle.value = page.dma + o[i]!;
+  page.in_use = (page.in_use + 1) >>> 0;
+  const offset = page.offset;
+  page.offset = next_of(pool, page, offset);
+  const v = page.vaddr + offset;
+  handle.value = page.dma + offset;
+  page.live.set(offset, handle.value);
   if (gfp & ___GFP_ZERO) cpu_fill(v, 0, pool.size, dma_pool_alloc);
   M.trace.emit(M.clock.now, T.dma_pool_alloc, pool.dev.id, handle.value, pool.size, v);
   return v;
@@ -96,36 +100,39 @@ export function dma_pool_zalloc(pool: dma_pool, gfp: number, handle: Ref<dma_add
   return dma_pool_alloc(pool, gfp | ___GFP_ZERO, handle);
 }
 
-/** What mm/dmapool.c checks only under DMAPOOL_DEBUG (CONFIG_SLUB_DEBUG_ON or DEBUG_SLAB), in
- *  its words: dmalab reports it on every machine. */
-function block_err(pool: dma_pool, text: string, site: Site): void {
-  M.diag.report('DMA_POOL_BAD_FREE', [
-    `dmalab: ${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${text}`,
-    'dmalab: a kernel with pool debugging (DMAPOOL_DEBUG) prints this; Linux 6.1 without it says nothing and corrupts the pool\'s free list',
-  ], { sites: [['Freed at', site], ['Pool created at', pool._site]] });
+/** What 6.1 says nothing about without DMAPOOL_DEBUG, in dmalab's words: what the free was
+ *  given, what is wrong with it, and what the kernel did with it. */
+function bad_free(pool: dma_pool, what: string, did: string, site: Site): void {
+  M.diag.report('DMA_POOL_BAD_FREE', [`dmalab: ${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${what}`, `dmalab: ${did}`],
+    { sites: [['Freed at', site], ['Pool created at', pool._site]] });
 }
 
 export function dma_pool_free(pool: dma_pool, vaddr: number, dma: dma_addr_t): void {
   const site = take_site(dma_pool_free);
-  const o = offs(pool);
-  const page = pool._pages.find((p) => dma >= p.dma && dma < p.dma + pool.allocation);
+  const page = pool._pages.find((p) => dma >= p.dma && dma - p.dma < pool.allocation);
   if (!page) {
     // Always checked (mm/dmapool.c, 6.1): a plain dev_err, and the block stays allocated.
-    M.diag.report('DMA_POOL_BAD_DMA', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: dma_pool_free ${pool.name}, ${px(vaddr)}/${pa(dma)} (bad dma)`],
+    M.diag.report('DMA_POOL_BAD_DMA', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${vsprintf('dma_pool_free %s, %p/%pad (bad dma)', [pool.name, vaddr, dma])}`],
       { sites: [['Freed at', site], ['Pool created at', pool._site]] });
     return;
   }
-  const i = o.indexOf(dma - page.dma);
-  if (i < 0 || page.vaddr + o[i]! !== vaddr) {
-    block_err(pool, `dma_pool_free ${pool.name}, ${px(vaddr)} (bad vaddr)/${pa(dma)}`, site);
-    return;
+  const offset = (vaddr - page.vaddr) >>> 0;
+  const args = `dma_pool_free ${pool.name}, ${px(vaddr)}/${pa(dma)}`;
+  const given = page.live.get(offset);
+  if (given === undefined) {
+    const block = offset < pool.allocation && offset % pool.size === 0;
+    bad_free(pool, block ? `${args}: this block is already free` : `${args}: not the address of a block dma_pool_alloc handed out`,
+      block ? 'Linux 6.1 without pool debugging says nothing and puts the block on the free list twice: the next allocations hand it out again, and dma_pool_destroy finds the page busy (a kernel with DMAPOOL_DEBUG prints "already free")'
+        : 'Linux 6.1 without pool debugging says nothing and frees the block by this address: the pool\'s free list now points there (a kernel with DMAPOOL_DEBUG prints "(bad vaddr)")', site);
+  } else if (given !== dma) {
+    bad_free(pool, `${args}: dma_pool_alloc gave this block the handle ${pa(given)}`,
+      'Linux 6.1 without pool debugging finds the page by the handle and frees the block by its address, and says nothing (a kernel with DMAPOOL_DEBUG prints "(bad vaddr)")', site);
   }
-  if (!page.inuse[i]) {
-    block_err(pool, `dma_pool_free ${pool.name}, dma ${pa(dma)} already free`, site);
-    return;
-  }
-  page.inuse[i] = 0;
-  page.blocks--;
+  // 6.1: in_use--, *(int *)vaddr = page->offset, page->offset = offset.
+  page.live.delete(offset);
+  page.in_use = (page.in_use - 1) >>> 0;
+  page.next.set(offset, page.offset);
+  page.offset = offset;
   M.trace.emit(M.clock.now, T.dma_pool_free, pool.dev.id, dma, pool.size, vaddr);
 }
 
@@ -133,10 +140,10 @@ function destroy(pool: dma_pool | null, site: Site): void {
   if (!pool || pool._dead) return;
   pool._dead = true;
   for (const p of pool._pages) {
-    if (p.blocks > 0) {
+    if (p.in_use !== 0) {
       // One dev_err per busy page; 6.1 leaks the page on purpose (the device may still use
       // it), so dma-debug reports it at unbind as a coherent allocation of the pool's size.
-      M.diag.report('DMA_POOL_BUSY', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: dma_pool_destroy ${pool.name}, ${px(p.vaddr)} busy`],
+      M.diag.report('DMA_POOL_BUSY', [`${dev_driver_string(pool.dev)} ${dev_name(pool.dev)}: ${vsprintf('dma_pool_destroy %s, %p busy', [pool.name, p.vaddr])}`],
         { sites: [['Destroyed at', site], ['Pool created at', pool._site]], distinct: true });
     } else free_coherent_site(pool.dev, pool.allocation, p.vaddr, p.dma, site);
   }

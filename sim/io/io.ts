@@ -5,12 +5,12 @@
 import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { T } from '../kernel/trace.ts';
+import { check_int, IOMEM, LEN } from '../kernel/die.ts';
 import { px, pa } from '../lib/vsprintf.ts';
-import { KernelHalt } from '../kernel/sched.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
 import { PTE_MMIO, PTE_UNCACHED } from '../mm/memory.ts';
 import { platform_decode } from '../hw/platform.ts';
-import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill, page_fault_lines } from '../mm/access.ts';
+import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill, page_fault_oops } from '../mm/access.ts';
 
 /** An __iomem cookie: a kernel virtual address in the vmalloc area. */
 export type iomem = number;
@@ -64,12 +64,9 @@ function decode(addr: iomem, size: number, write: boolean, entry: Function) {
       return { phys, hit: M.pci.decode(phys) ?? platform_decode(phys) };
     }
     if (!pte) {
-      const site = take_site(entry);
-      M.diag.report('OOPS', [
-        ...page_fault_lines(addr, !!write),
+      page_fault_oops(addr, write, take_site(entry), 'Accessed at', [
         'dmalab: an MMIO access through an address that is not (or no longer) mapped: after iounmap/pci_iounmap, or never ioremapped',
-      ], { sites: [['Accessed at', site]], distinct: true });
-      throw new KernelHalt('oops', `MMIO page fault at ${px(addr)}`);
+      ]);
     }
   }
   void size;
@@ -77,6 +74,7 @@ function decode(addr: iomem, size: number, write: boolean, entry: Function) {
 }
 
 function mmio_read(addr: iomem, size: number, entry: Function): number {
+  if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) check_int(entry.name, 'addr', addr, IOMEM);
   const c = M.clock;
   c.advance_to(c.now + READ_NS);
   M.sched.check_lockup();
@@ -95,6 +93,7 @@ function mmio_read(addr: iomem, size: number, entry: Function): number {
 }
 
 function mmio_write(addr: iomem, size: number, v: number, entry: Function): void {
+  if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) check_int(entry.name, 'addr', addr, IOMEM);
   const c = M.clock;
   c.advance_to(c.now + WRITE_NS);
   const d = decode(addr, size, true, entry);
@@ -154,11 +153,13 @@ export function lo_hi_writeq(v: number, addr: iomem): void {
 
 /** memcpy_fromio(dst, src, n): dst is kernel memory, src is MMIO. */
 export function memcpy_fromio(dst: number, src: iomem, n: number): void {
+  check_int('memcpy_fromio', 'n', n, LEN);
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = mmio_read(src + i, 1, memcpy_fromio);
   cpu_write(dst, b, 0, n, memcpy_fromio);
 }
 export function memcpy_toio(dst: iomem, src: number, n: number): void {
+  check_int('memcpy_toio', 'n', n, LEN);
   const b = new Uint8Array(n);
   cpu_read(src, b, 0, n, memcpy_toio);
   for (let i = 0; i < n; i++) mmio_write(dst + i, 1, b[i]!, memcpy_toio);

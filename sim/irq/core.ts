@@ -6,7 +6,7 @@ import { HARDIRQ_OFFSET, KernelHalt } from '../kernel/sched.ts';
 import { T } from '../kernel/trace.ts';
 import { arch_site } from '../kernel/diag.ts';
 import { hashed_ptr } from '../lib/vsprintf.ts';
-import { report_exception } from '../base/dd.ts';
+import { exception_oops } from '../kernel/die.ts';
 import { find_held, unhold, type device } from '../base/device.ts';
 import type { Site } from '../kernel/site.ts';
 
@@ -111,7 +111,7 @@ export class IrqCore {
   /** Run handlers for every line that needs it, if the CPU can take interrupts now. */
   deliver(): void {
     const s = M.sched;
-    if (this.delivering || s.irq_off > 0 || s.in_hardirq()) return;
+    if (M.panicked || this.delivering || s.irq_off > 0 || s.in_hardirq()) return;
     this.delivering = true;
     try {
       for (let again = true; again;) {
@@ -206,9 +206,15 @@ export class IrqCore {
       }
       return r;
     } catch (e) {
+      // An oops in a hard-IRQ handler panics ("Fatal exception in interrupt"): nothing runs
+      // after it, so the task the interrupt came in on stops too.
       a.broken = true;
-      if (!(e instanceof KernelHalt)) report_exception(e, 'swapper/0', 0);
-      M.printk(0, 'Kernel panic - not syncing: Fatal exception in interrupt');
+      const halt = e instanceof KernelHalt ? e : exception_oops(e);
+      if (M.panicked) {
+        if (M.sched.task.pid !== 0) throw halt;
+        return IRQ_HANDLED;
+      }
+      // A soft lockup in the handler: Linux would spin on; dmalab takes the handler off.
       M.printk(4, `dmalab: handler '${a.name}' on irq ${irq} disabled so the run can go on`);
       return IRQ_HANDLED;
     }
@@ -221,7 +227,7 @@ export class IrqCore {
       M.owner = a.owner;
       try {
         M.sched.as_task({ comm: `irq/${irq}-${a.name}`, pid: 90 + irq }, () => {
-          try { a.thread_fn!(irq, a.dev_id); } catch (e) { if (!(e instanceof KernelHalt)) report_exception(e, `irq/${irq}-${a.name}`, 90 + irq); }
+          try { a.thread_fn!(irq, a.dev_id); } catch (e) { if (!(e instanceof KernelHalt)) exception_oops(e); }
         });
       } finally {
         M.owner = saved;

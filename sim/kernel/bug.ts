@@ -1,19 +1,16 @@
-// BUG() and WARN(): the kernel's two ways of saying "this cannot be". A BUG ends the current
-// driver call (an oops, as on a real machine where the task dies); a WARN is reported and the
-// code goes on.
-import { M } from './machine.ts';
-import { KernelHalt } from './sched.ts';
+// BUG() and WARN(): the kernel's two ways of saying "this cannot be". A BUG is an oops (an
+// invalid opcode on x86, a BRK on arm64), and with oops=panic the end of the machine; a WARN is
+// reported and the code goes on.
+import { die } from './die.ts';
 import type { Code } from './codes.ts';
 import type { Site } from './site.ts';
 
-export function kernel_bug(code: Code, where: string, lines: string[], site: Site): never {
-  const t = M.sched.task_line();
-  M.diag.report(code, [
-    '------------[ cut here ]------------',
-    `kernel BUG at ${where}!`,
-    M.shape.arch === 'arm64' ? 'Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP' : 'invalid opcode: 0000 [#1] PREEMPT SMP NOPTI',
-    `CPU: 0 PID: ${t.pid} Comm: ${t.comm} Not tainted 6.1.0-dmalab #1`,
-    ...lines,
-  ], { sites: [['Called at', site]], distinct: true });
-  throw new KernelHalt('bug', `kernel BUG at ${where}`);
+/** BUG() at `where` ('include/linux/scatterlist.h:143'); `lines` are dmalab's words, printed
+ *  before it; `rip` the kernel function it is in, when the sim knows it. */
+export function kernel_bug(code: Code, where: string, lines: string[], site: Site, rip?: string): never {
+  die(code, {
+    head: ['------------[ cut here ]------------', `kernel BUG at ${where}!`],
+    x86: ['invalid opcode', 0], arm64: ['Oops - BUG', 0xf2000800],
+    notes: lines, site: ['Called at', site], kind: 'bug', message: `kernel BUG at ${where}`, ...(rip ? { rip } : {}),
+  });
 }

@@ -18,6 +18,13 @@ const NAMES: Record<number, string> = {
   [EPROBE_DEFER]: 'EPROBE_DEFER',
 };
 
+/** An errno as dmalab's messages give it, the number the driver returned and its name:
+ *  '-5 (-EIO)'; 0 and values that are not errnos as the number alone. */
+export function errno_str(err: number): string {
+  const n = Number.isInteger(err) && err < 0 ? NAMES[-err] : undefined;
+  return n ? `${err} (-${n})` : String(err);
+}
+
 /** '-ENOMEM' for -12; the number itself for unknown values. */
 export function errname(err: number): string {
   const n = NAMES[-err];

@@ -17,7 +17,7 @@ import { __set_jiffies } from './time.ts';
 import { PageAllocator, PageKind, type Placement } from '../mm/page_alloc.ts';
 import { Mmu } from '../mm/memory.ts';
 import { Slab } from '../mm/slab.ts';
-import { KImage } from '../mm/kimage.ts';
+import { KImage, ModuleSpace } from '../mm/kimage.ts';
 import { Stacks } from '../mm/stack.ts';
 import { Ownership } from '../dma/ownership.ts';
 import { DmaDebug } from '../dma/debug.ts';
@@ -74,6 +74,8 @@ export class Machine {
   readonly mmu: Mmu;
   readonly slab: Slab;
   readonly kimage: KImage;
+  /** Module space: the course drivers' static data. */
+  readonly modspace: ModuleSpace;
   readonly stacks = new Stacks();
   readonly own: Ownership;
   readonly dbg: DmaDebug;
@@ -95,6 +97,8 @@ export class Machine {
    *  the map/unmap fast path allocates nothing. */
   api_site: Site = 0;
   api_label = '';
+  /** Set by die(): the kernel panicked (oops=panic, as on the rig); no driver code runs after. */
+  panicked = false;
 
   constructor(opts: MachineOptions = {}) {
     M = this;
@@ -116,6 +120,7 @@ export class Machine {
     this.mmu = new Mmu(this.shape);
     this.slab = new Slab(this.shape.kmalloc_minalign);
     this.kimage = new KImage(this.shape);
+    this.modspace = new ModuleSpace(this.shape, this.mmu);
     this.pages.reserve(this.shape.kimage_phys, 16 << 20, PageKind.KIMAGE);
     this.own = new Ownership();
     this.dbg = new DmaDebug();

@@ -33,6 +33,8 @@ export interface Shape {
   vmalloc_start: number;
   vmalloc_end: number;
   kimage_vaddr: number;
+  /** Where loadable modules go (module_alloc): a module's code and static data. */
+  modules_vaddr: number;
   /** Base of the struct page array (vmemmap): a struct page * is vmemmap + pfn * 64. */
   vmemmap: number;
   /** Where the kernel image sits in RAM. */
@@ -65,6 +67,7 @@ const X86 = {
   vmalloc_start: 0x1fc90000000000,
   vmalloc_end: 0x1fe8ffffffffff,
   kimage_vaddr: 0x1fffff81000000,
+  modules_vaddr: 0x1fffffa0000000,   // MODULES_VADDR, ffffffffa0000000: neither linear nor vmalloc
   vmemmap: 0x1fea0000000000,
   kimage_phys: 0x1000000,
   iommu: null,
@@ -92,6 +95,8 @@ const ARM64 = {
   vmalloc_start: 0x1f800008000000,
   vmalloc_end: 0x1ffbffffffffff,
   kimage_vaddr: 0x1f800008010000,
+  // module_alloc_base without KASLR: _etext - 128 MiB, below VMALLOC_START (not vmalloc).
+  modules_vaddr: 0x1f800008010000 + 8 * MiB - 128 * MiB,
   vmemmap: 0x1ffc0000000000,
   kimage_phys: 0x40210000,
   iommu: null,

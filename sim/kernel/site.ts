@@ -56,6 +56,9 @@ export function take_site(entry: Function): Site {
   return o;
 }
 
+// An exception from deep inside the sim must still carry the driver frames that called it.
+if (Error.stackTraceLimit < 40) Error.stackTraceLimit = 40;
+
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
 /** Is this file the learner's (a driver), rather than the sim, the harness or node? */

@@ -3,7 +3,7 @@
 // callbacks run here (virt-dma's vchan_complete), so sleeping in one is reported as Linux does.
 import { M } from './machine.ts';
 import { KernelHalt, SOFTIRQ_OFFSET } from './sched.ts';
-import { report_exception } from '../base/dd.ts';
+import { exception_oops } from './die.ts';
 
 export interface tasklet_struct {
   func: (t: tasklet_struct) => void;
@@ -90,7 +90,9 @@ function run_one(t: tasklet_struct): void {
   try {
     t.func(t);
   } catch (e) {
-    if (!(e instanceof KernelHalt)) report_exception(e, s.task_line().comm, s.task_line().pid);
+    // An oops in softirq context: "Fatal exception in interrupt", and nothing runs after it.
+    const halt = e instanceof KernelHalt ? e : exception_oops(e);
+    if (M.panicked && s.task.pid !== 0) throw halt;
   } finally {
     M.owner = owner;
     s.leave_busy(busy);

@@ -2,7 +2,7 @@
 // the memory (a device-owned DMA buffer is off limits), then go through the cache model on a
 // non-coherent machine or straight to RAM on a coherent one. A bad address is an oops.
 import { M } from '../kernel/machine.ts';
-import { KernelHalt } from '../kernel/sched.ts';
+import { die, check_int, ADDR, LEN } from '../kernel/die.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { px } from '../lib/vsprintf.ts';
 import { PAGE_SIZE } from './page_alloc.ts';
@@ -39,7 +39,7 @@ function segments(v: number, len: number, write: number, entry: Function): Seg[]
     let phys: number, cached = M.cache !== null;
     if (mmu.is_linear(at)) phys = mmu.lm_to_phys(at);
     else if (in_kimage(at)) phys = mmu.kimage_to_phys(at);
-    else if (mmu.is_vmalloc(at)) {
+    else if (mmu.is_vmalloc(at) || mmu.is_module(at)) {
       const pte = mmu.vm_pte(at);
       if (!pte) page_fault(at, write, entry);
       const flags = pte % PAGE_SIZE;
@@ -78,7 +78,14 @@ function tick(): void {
   M.sched.check_lockup();
 }
 
+/** A pointer and a length from driver code must be numbers (C would not have compiled it). */
+function args(v: unknown, len: unknown, entry: Function): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) check_int(entry.name, 'p', v, ADDR);
+  if (typeof len !== 'number' || !Number.isSafeInteger(len)) check_int(entry.name, 'n', len, LEN);
+}
+
 export function cpu_read(v: number, dst: Uint8Array, off: number, len: number, entry: Function): void {
+  args(v, len, entry);
   if (len <= 0) return;
   tick();
   for (const s of segments(v, len, R, entry)) {
@@ -90,6 +97,7 @@ export function cpu_read(v: number, dst: Uint8Array, off: number, len: number, e
 }
 
 export function cpu_write(v: number, src: Uint8Array, off: number, len: number, entry: Function): void {
+  args(v, len, entry);
   if (len <= 0) return;
   tick();
   for (const s of segments(v, len, W, entry)) {
@@ -101,6 +109,7 @@ export function cpu_write(v: number, src: Uint8Array, off: number, len: number, 
 }
 
 export function cpu_fill(v: number, value: number, len: number, entry: Function): void {
+  args(v, len, entry);
   if (len <= 0) return;
   tick();
   for (const s of segments(v, len, W, entry)) {
@@ -155,40 +164,40 @@ export function cpu_store(v: number, size: number, value: number, entry: Functio
 
 // ---- faults ------------------------------------------------------------------------------
 
-/** The first lines of the oops a bad kernel-mode access gives, as each architecture prints it. */
-export function page_fault_lines(v: number, write: boolean, why?: string): string[] {
+/** The oops a bad kernel-mode access gives, as each architecture prints it (x86's page-fault
+ *  handler, arm64's do_mem_abort), then the panic. `notes` are dmalab's words. */
+export function page_fault_oops(v: number, write: boolean, site: Site, label: string, notes: string[] = [], why?: string,
+  rip?: string): never {
   const arm = M.shape.arch === 'arm64';
   const addr = v >= 0 && v < 2 ** 52 ? v.toString(16).padStart(16, '0') : px(v);
-  const w = write ? 1 : 0;
-  return arm
-    ? [v >= 0 && v < PAGE_SIZE
-        ? `Unable to handle kernel NULL pointer dereference at virtual address ${addr}`
-        : `Unable to handle kernel paging request at virtual address ${addr}`,
-       'Mem abort info:', `  ESR = 0x${w ? '0000000096000045' : '0000000096000005'}`,
-       `Internal error: Oops: ${w ? '0000000096000045' : '0000000096000005'} [#1] PREEMPT SMP`]
-    : [v >= 0 && v < PAGE_SIZE
-        ? `BUG: kernel NULL pointer dereference, address: ${addr}`
-        : `BUG: unable to handle page fault for address: ${addr}`,
-       `#PF: supervisor ${w ? 'write' : 'read'} access in kernel mode`,
-       `#PF: error_code(0x000${w ? 2 : 0}) - ${why ? 'permissions violation' : 'not-present page'}`,
-       `Oops: 000${w ? 2 : 0} [#1] PREEMPT SMP NOPTI`];
+  const esr = write ? 0x96000045 : 0x96000005;
+  const err = (write ? 2 : 0) | (why ? 1 : 0);
+  die('OOPS', {
+    head: arm
+      ? [v >= 0 && v < PAGE_SIZE
+          ? `Unable to handle kernel NULL pointer dereference at virtual address ${addr}`
+          : `Unable to handle kernel paging request at virtual address ${addr}`,
+         'Mem abort info:', `  ESR = 0x${esr.toString(16).padStart(16, '0')}`]
+      : [v >= 0 && v < PAGE_SIZE
+          ? `BUG: kernel NULL pointer dereference, address: ${addr}`
+          : `BUG: unable to handle page fault for address: ${addr}`,
+         `#PF: supervisor ${write ? 'write' : 'read'} access in kernel mode`,
+         `#PF: error_code(0x${err.toString(16).padStart(4, '0')}) - ${why ? 'permissions violation' : 'not-present page'}`],
+    x86: ['Oops', err], arm64: ['Oops', esr], cr2: addr, site: [label, site], after: notes,
+    message: `page fault at ${addr}${why ? ` (${why})` : ''}`, ...(rip ? { rip } : {}),
+  });
 }
 
 function page_fault(v: number, write: number, entry: Function, why?: string): never {
-  const site = take_site(entry);
-  const addr = v >= 0 && v < 2 ** 52 ? v.toString(16).padStart(16, '0') : px(v);
-  const lines = page_fault_lines(v, !!write, why);
-  M.diag.report('OOPS', lines, { sites: [['Faulting access at', site]], distinct: true });
-  throw new KernelHalt('oops', `page fault at ${addr}${why ? ` (${why})` : ''}`);
+  page_fault_oops(v, !!write, take_site(entry), 'Faulting access at', [], why);
 }
 
 function mmio_misuse(v: number, entry: Function): never {
-  const site = take_site(entry);
-  M.diag.report('OOPS', [
-    `BUG: plain memory access to __iomem address ${px(v)}`,
-    'dmalab: registers are reached with readl()/writel() (or memcpy_fromio/memcpy_toio), not memory accessors',
-  ], { sites: [['Accessed at', site]], distinct: true });
-  throw new KernelHalt('oops', 'plain memory access to MMIO');
+  // A plain load or store to an ioremap()ed page works on x86 (sparse warns at build time) and
+  // may fault on arm64; dmalab stops it everywhere, with its own words before the oops.
+  page_fault_oops(v, false, take_site(entry), 'Accessed at', [
+    `dmalab: plain memory access to __iomem address ${px(v)}: registers are reached with readl()/writel() (or memcpy_fromio/memcpy_toio), not memory accessors`,
+  ]);
 }
 
 export type { Site };

@@ -7,6 +7,7 @@ import { PAGE_SIZE, PAGE_SHIFT } from './page_alloc.ts';
 /** Page-table entry flags for vmalloc-area pages. */
 export const PTE_PRESENT = 1, PTE_UNCACHED = 2, PTE_MMIO = 4, PTE_RO = 8;
 export const KIMAGE_SIZE = 64 << 20;
+export const MODULES_SIZE = 128 << 20;
 
 export type AreaKind = 'vmalloc' | 'ioremap' | 'stack' | 'coherent';
 export interface VmArea { addr: number; size: number; kind: AreaKind; pages: number[]; owner: number; site: unknown }
@@ -50,6 +51,15 @@ export class Mmu {
     return v - this.shape.kimage_vaddr + this.shape.kimage_phys;
   }
 
+  // ---- module space ----------------------------------------------------------------------
+  is_module(v: number): boolean {
+    return v >= this.shape.modules_vaddr && v < this.shape.modules_vaddr + MODULES_SIZE;
+  }
+  /** Map physical pages at a fixed virtual address (module_alloc's pages). */
+  map_at(addr: number, phys_pages: number[], flags: number): void {
+    for (let i = 0; i < phys_pages.length; i++) this.pt.set(addr / PAGE_SIZE + i, phys_pages[i]! + (flags | PTE_PRESENT));
+  }
+
   // ---- the vmalloc area ------------------------------------------------------------------
   is_vmalloc(v: number): boolean {
     return v >= this.shape.vmalloc_start && v < this.shape.vmalloc_end;
@@ -89,7 +99,7 @@ export class Mmu {
   translate(v: number): number {
     if (this.is_linear(v)) return this.lm_to_phys(v);
     if (this.is_kimage(v)) return this.kimage_to_phys(v);
-    if (this.is_vmalloc(v)) {
+    if (this.is_vmalloc(v) || this.is_module(v)) {
       const pte = this.vm_pte(v);
       return pte ? (pte - (pte % PAGE_SIZE)) + (v % PAGE_SIZE) : -1;
     }

@@ -33,7 +33,7 @@ export function is_vmalloc_addr(v: number): boolean {
 
 /** __pa(): linear map (and, on x86, the kernel image). Anything else is a bug: the result is
  *  garbage, and CONFIG_DEBUG_VIRTUAL says so. */
-function pa(v: number, site: Site, fn: string): number {
+export function pa_checked(v: number, site: Site, fn: string): number {
   const mmu = M.mmu;
   if (mmu.is_linear(v)) return mmu.lm_to_phys(v);
   if (mmu.is_kimage(v) && M.shape.arch === 'x86_64') return mmu.kimage_to_phys(v);
@@ -57,10 +57,10 @@ function pa(v: number, site: Site, fn: string): number {
 }
 
 export function virt_to_phys(v: number): number {
-  return pa(v, take_site(virt_to_phys), 'virt_to_phys');
+  return pa_checked(v, take_site(virt_to_phys), 'virt_to_phys');
 }
 export function __pa(v: number): number {
-  return pa(v, take_site(__pa), '__pa');
+  return pa_checked(v, take_site(__pa), '__pa');
 }
 export function phys_to_virt(p: number): number {
   return M.mmu.phys_to_lm(p);

@@ -1,9 +1,11 @@
 // memset, memcpy and friends (lib/string.c), and the typed loads and stores that stand in for
 // C's pointer dereferences (*(u32 *)p = v is put_u32(v, p)). All go through the CPU path:
 // MMU, ownership check, cache.
+import { check_int, check_addr_len, ADDR } from '../kernel/die.ts';
 import { cpu_fill, cpu_load, cpu_read, cpu_store, cpu_write } from './access.ts';
 
 export function memset(s: number, c: number, n: number): number {
+  check_addr_len('memset', 's', s, ADDR, 'n', n);
   cpu_fill(s, c, n, memset);
   return s;
 }
@@ -11,12 +13,16 @@ export function memzero_explicit(s: number, n: number): void {
   cpu_fill(s, 0, n, memzero_explicit);
 }
 export function memcpy(dst: number, src: number, n: number): number {
+  check_int('memcpy', 'dst', dst, ADDR);
+  check_addr_len('memcpy', 'src', src, ADDR, 'n', n);
   const b = new Uint8Array(n);
   cpu_read(src, b, 0, n, memcpy);
   cpu_write(dst, b, 0, n, memcpy);
   return dst;
 }
 export function memmove(dst: number, src: number, n: number): number {
+  check_int('memmove', 'dst', dst, ADDR);
+  check_addr_len('memmove', 'src', src, ADDR, 'n', n);
   const b = new Uint8Array(n);
   cpu_read(src, b, 0, n, memmove);
   cpu_write(dst, b, 0, n, memmove);

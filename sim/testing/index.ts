@@ -25,6 +25,10 @@ export { Machine, M, SHAPES, Edu, IrqGen, Sgblk };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
+// Values in the tests' messages as the kernel prints them: pointers as %px, physical and DMA
+// addresses as %pa / %pad, errnos as '-5 (-EIO)'.
+export { px, pa } from '../lib/vsprintf.ts';
+export { errno_str } from '../kernel/errno.ts';
 export type { EduOptions as EduOptionsPublic };
 
 /** 'exercises/01-mmio-and-probe/driver.ts:41:17' for a recorded site, or '' if unknown. */

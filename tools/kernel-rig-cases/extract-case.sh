@@ -1,7 +1,8 @@
 #!/bin/sh
 # Print the interesting kernel lines of a rig log, from the dmesg dump (timestamps
 # stripped): everything after the test module is loaded, minus the register dump
-# and Code: lines of each WARNING (the console instead if the guest panicked); of each "Call Trace:" only the first 3 frames
+# and Code: lines of each WARNING (the console instead if the guest panicked), but an oops's first RIP line;
+# of each "Call Trace:" only the first 3 frames
 # are kept (marked "  |"), "Mapped at:" frames are kept in full.
 # Usage: extract-case.sh LOG [LOG...]
 for f in "$@"; do
@@ -16,6 +17,8 @@ for f in "$@"; do
     | awk '
         /loading out-of-tree module taints kernel/ { on = 1; next }
         !on { next }
+        /^(Oops|invalid opcode|general protection fault|kernel stack overflow)[^:]*: [0-9a-f][0-9a-f][0-9a-f][0-9a-f] \[#/ { oops = 1 }
+        oops && /^RIP: 0010:/ { oops = 0; print; next }   # where an oops happened
         /===== RIG DMESG END/ { next }
         /^Call Trace:/ { ct = 1; nf = 0; print; next }
         ct && /^(input|tsc|clocksource): / { print; next }   # unrelated, interleaved

@@ -38,6 +38,7 @@ leak-sg                 | --iommu
 direct-overflow         |
 swiotlb-full            | --mem 256 --append swiotlb=128,force
 pool-busy               |
+pool-free-handle        |
 irq-msleep              |
 irq-msleep              | --kernel DBG
 irq-mutex               |

@@ -77,7 +77,7 @@ export class Run {
   bind_ok(drv: pci_driver, pdev: pci_dev): void {
     const r = this.bind(drv, pdev);
     if (r !== 0) {
-      this.finding('PROBE_FAILED', `probe of ${pdev.dev.init_name} failed with error ${r} (${errname(r)}); it should succeed on this machine`);
+      this.finding('PROBE_FAILED', `probe of ${pdev.dev.init_name} failed with error ${errno_str(r)}; it should succeed on this machine`);
       throw new Stop('probe failed');
     }
   }
@@ -133,16 +133,18 @@ export class Run {
   }
 }
 
+/** A value in a message: an errno as '-5 (-EIO)', a larger number with its hex, text as it is. */
 function fmt(v: unknown): string {
-  if (typeof v === 'number' && v < 0 && v >= -4095 && ERRNO[-v]) return `${v} (-${ERRNO[-v]})`;
+  if (typeof v === 'number' && v < 0) return errno_str(v);
   if (typeof v === 'number') return Number.isInteger(v) && v > 9 ? `${v} (0x${(v >>> 0).toString(16)})` : String(v);
-  return JSON.stringify(v);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-const ERRNO: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 12: 'ENOMEM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 38: 'ENOSYS', 110: 'ETIMEDOUT', 517: 'EPROBE_DEFER' };
-export function errname(r: number): string {
-  return r < 0 && ERRNO[-r] ? `-${ERRNO[-r]}` : String(r);
-}
+export const { errno_str } = sim;
+/** A kernel pointer as %px prints it (ffff8880047d2000), a physical or DMA address as %pa and
+ *  %pad do (0x00000000047d2000); a value that is not a number as it is. */
+export const ptr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? sim.px(v) : String(v));
+export const addr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? sim.pa(v) : String(v));
 
 type Listed = { code: string; lesson?: string };
 
@@ -277,7 +279,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
       const inj = r.m.faults.injected;
       const at = inj ? sim.site_where(inj.site) : '';
       const fault = `with a fault injected into the ${ordinal(n)} of ${points.length} calls that can fail (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''})`;
-      const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errname(ret)}${ret === 0 ? ' and remove ran' : ''}`;
+      const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errno_str(ret)}${ret === 0 ? ' and remove ran' : ''}`;
       const listed = report.diagnostics;
       expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
     }

@@ -42,8 +42,8 @@ export interface LabCfg {
   /** Install an interrupt handler (shared INTx). */
   irq: boolean;
   /** The handler: 'ok' checks and acks, 'greedy' claims without checking, 'noack' never acks,
-   *  'throws' crashes, 'spins' never returns. */
-  handler: 'ok' | 'greedy' | 'noack' | 'throws' | 'spins';
+   *  'throws' crashes, 'spins' never returns, 'none' never claims (always IRQ_NONE). */
+  handler: 'ok' | 'greedy' | 'noack' | 'throws' | 'spins' | 'none';
   /** Probe also sets up a coherent ring and a mapped buffer, then requests the IRQ: the
    *  fault-injection sweep's probe. 'ok' unwinds on every error, 'broken' leaks its DMA when
    *  request_irq fails, 'broken-iomap' keeps the regions and the enable when pci_iomap fails. */
@@ -77,6 +77,7 @@ function lab_irq(_irq: number, l: lab): number {
     const nothing = null as unknown as { count: number };
     return nothing.count;
   }
+  if (l.cfg.handler === 'none') return IRQ_NONE;
   if (l.cfg.handler === 'spins') {
     while (readl(l.bar + EDU_IRQ_STATUS) !== 0x12345678) l.irqs++;
     return IRQ_HANDLED;
@@ -467,6 +468,13 @@ export function lab_poll_jiffies(ms: number): number {
 export function lab_crash(l: lab): number {
   const p = (l as unknown as { missing?: { field: number } }).missing!;
   return p.field;
+}
+
+/** Program edu's DMA count: through the BAR (right), or through the driver's state object by
+ *  mistake (`edu + REG` with `edu` the struct, not its `bar`), as a C compiler would refuse. */
+export function lab_set_count(l: lab, len: number, through_object = false): void {
+  const edu = through_object ? (l as unknown as number) : l.bar;
+  writeq(len, edu + EDU_DMA_CNT);
 }
 
 export { ENOMEM, EIO, ETIMEDOUT, DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL };

@@ -138,34 +138,37 @@ describe('watchdog', () => {
 });
 
 describe('oops', () => {
-  test('an exception in probe becomes an OOPS with the driver\'s frames; the harness binds the next device', () => {
+  test('an exception in probe becomes an OOPS with the driver\'s frames and a dmalab line; the kernel panics and runs no more driver code', () => {
     machine({ shape: 'x86' });
     const { pdev } = plug_edu();
     const { pdev: other } = plug_edu(4);
     expect(bind(L.lab_driver({ probe_throws: true }), pdev)).toBeLessThan(0);
-    const d = caught('OOPS', /^Oops: exception in driver code: TypeError: .*\nCPU: 0 PID: 30 Comm: insmod/);
+    const d = caught('OOPS', /^dmalab: lab_probe\(\) read \.0 of undefined: in C, a NULL pointer dereference\ndmalab: \(a JavaScript TypeError in your driver; .*\nOops: 0000 \[#1\]\nCPU: 0 PID: 30 Comm: insmod /);
     expect(d.sites[0]!.label).toBe('thrown at');
     expect(d.sites[0]!.site.file).toBe('sim/test/drivers/lab.ts');
     expect(d.sites[0]!.site.fn).toBe('lab_probe');
-    expect(d.lines.some((l) => /^ lab_probe \(sim\/test\/drivers\/lab\.ts:\d+:\d+\)$/.test(l))).toBe(true);
-    // No leak report after a crash (the oops is the news), and the next bind works.
-    expect(bind(L.lab_driver(), other)).toBe(0);
+    expect(d.lines.some((l) => /^ sim\/test\/drivers\/lab\.ts:\d+:\d+ \(lab_probe\)$/.test(l))).toBe(true);
+    expect(d.lines).toContain('RIP: 0010:lab_probe [edu_lab]');
+    expect(d.lines.slice(-2)).toEqual(['Kernel panic - not syncing: Fatal exception', 'Kernel Offset: disabled']);
+    // No leak report after a crash (the oops is the news), and nothing runs after the panic.
+    expect(bind(L.lab_driver(), other)).toBeLessThan(0);
     unbind(other);
     expect(codes()).toEqual(['OOPS']);
+    // A new machine is a new boot.
+    machine({ shape: 'x86' });
+    const { pdev: fresh } = plug_edu();
+    expect(bind(L.lab_driver(), fresh)).toBe(0);
   });
 
-  test('an exception in the interrupt handler: OOPS, the handler disabled, the run goes on', () => {
+  test('an exception in the interrupt handler: OOPS, "Fatal exception in interrupt", and the task it interrupted stops', () => {
     const x = setup('arm64', { irq: true, handler: 'throws' });
-    drv(x, (l) => L.lab_raise(l, 1));
-    const d = caught('OOPS', /^Oops: exception in driver code: TypeError: .*\nCPU: 0 PID: 0 Comm: swapper\/0/);
+    const o = call(x.pdev, () => L.lab_raise(x.l, 1));
+    expect(o.ok).toBe(false);
+    const d = caught('OOPS', /^dmalab: lab_irq\(\) read \.count of null: in C, a NULL pointer dereference\n.*\nInternal error: Oops: 0000000000000000 \[#1\] SMP\n.*\nCPU: 0 PID: 42 Comm: test /);
     expect(d.sites[0]!.site.fn).toBe('lab_irq');
-    expect(dmesg()).toContain('Kernel panic - not syncing: Fatal exception in interrupt');
-    expect(dmesg().some((l) => l.includes("handler 'edu_lab' on irq") && l.includes('disabled so the run can go on'))).toBe(true);
-    // edu's level interrupt was never acknowledged and nobody is left to claim it: the kernel's
-    // "nobody cared" disables the line.
-    expect(codes()).toEqual(['OOPS', 'IRQ_NOBODY_CARED']);
-    expect(dmesg()).toContain(`Disabling IRQ #${x.pdev.irq}`);
-    expect(drv(x, (l) => L.lab_read_id(l))).toBe(0x010000ed);
+    expect(dmesg()).toContain('Kernel panic - not syncing: Oops: Fatal exception in interrupt');
+    expect(codes()).toEqual(['OOPS']);
+    expect(call(x.pdev, () => L.lab_read_id(x.l)).ok).toBe(false);
   });
 
   test('an exception in a driver function the test calls: an oops outcome, not a thrown error', () => {
@@ -175,6 +178,23 @@ describe('oops', () => {
     if (!o.ok) expect(o.halt).toBe('oops');
     // (V8 names it 'Module.lab_crash', called through a namespace import; the learner wrote lab_crash.)
     expect(caught('OOPS', /TypeError/).sites[0]!.site.fn).toBe('lab_crash');
+  });
+});
+
+describe('kernel API arguments', () => {
+  test.each(all_shapes())('%s: writeq(len, edu + REG) with edu an object: an oops naming the argument, with the driver\'s frames; through the BAR it is clean', (shape) => {
+    const x = setup(shape);
+    const o = call(x.pdev, () => L.lab_set_count(x.l, 4096, true));
+    expect(o.ok).toBe(false);
+    const d = caught('OOPS', /^dmalab: writeq\(\): addr is an object \(made a string by \+: "\[object Object\]144"\), not an `__iomem` address\n/);
+    const trace = d.lines.filter((l) => /^ sim\//.test(l));
+    expect(trace[0]).toMatch(/^ sim\/test\/drivers\/lab\.ts:\d+:\d+ \(lab_set_count\)$/);
+    expect(d.sites[0]!.site.fn).toBe('lab_set_count');
+    expect(d.lines.at(-1)).toMatch(/Fatal exception$|Kernel Offset: disabled$/);
+
+    const y = setup(shape);
+    drv(y, (l) => L.lab_set_count(l, 4096));
+    expect(codes()).toEqual([]);
   });
 });
 

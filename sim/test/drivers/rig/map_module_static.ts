@@ -1,6 +1,5 @@
 // tools/kernel-rig-cases/map-module-static/edu_modstatic.c, line for line: dma_map_single of
-// a static buffer of the driver. The sim places a driver's statics in the kernel image (a
-// built-in driver), not in module space as the rig's loadable module had them.
+// a static buffer of the driver, a loadable module as on the rig (its statics in module space).
 import { pcim_enable_device, pci_set_master, PCI_DEVICE, type pci_dev, type pci_driver } from '#linux/pci';
 import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_set_mask_and_coherent, DMA_BIT_MASK,
   DMA_TO_DEVICE } from '#linux/dma-mapping';
@@ -10,7 +9,7 @@ import { DEFINE_STATIC_BUFFER } from '#dmalab/static';
 import { EDU_VENDOR, EDU_DEVICE } from '../edu_rig.ts';
 
 const DRV_NAME = 'edu_modstatic';
-const modbuf = DEFINE_STATIC_BUFFER(256, 64);
+const modbuf = DEFINE_STATIC_BUFFER(256, 64, 'module');
 
 function probe(pdev: pci_dev): number {
   const dev = pdev.dev;
