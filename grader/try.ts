@@ -19,6 +19,7 @@ export interface Playground {
   plug_edu: typeof sim.plug_edu;
   plug_irqgen: typeof sim.plug_irqgen;
   plug_sgblk: typeof sim.plug_sgblk;
+  plug_cmdq: typeof sim.plug_cmdq;
   bind(drv: pci_driver, pdev: pci_dev): number;
   unbind(pdev: pci_dev): void;
   call<R>(pdev: pci_dev, fn: () => R): R;
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
     plug_edu: sim.plug_edu,
     plug_irqgen: sim.plug_irqgen,
     plug_sgblk: sim.plug_sgblk,
+    plug_cmdq: sim.plug_cmdq,
     bind: (d, p) => sim.bind(d, p),
     unbind: (p) => sim.unbind(p),
     call: (p, fn) => {

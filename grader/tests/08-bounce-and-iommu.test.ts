@@ -4,7 +4,7 @@
 // an IOVA space too small for a batch, one too small for anything, and a PC with no pool at all.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run, type RunOptions } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run, type RunOptions } from './lib/harness.ts';
 import { M, pattern, fill } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
 import type * as Solution from '../../solutions/08-bounce-and-iommu/driver.ts';
@@ -99,7 +99,7 @@ describe('the status buffer: one mapping for the life of the device', () => {
           const what = `status read #${i + 1}: edu_read_status(edu, ${len})`;
           const got = r.call(pdev, what, () => drv.edu_read_status(edu, len));
           if (typeof got === 'number') {
-            r.finding('WRONG_RESULT', `${what} returned ${errname(got)}; it should return the ${len} bytes the device wrote`);
+            r.finding('WRONG_RESULT', `${what} returned ${errno_str(got)}; it should return the ${len} bytes the device wrote`);
             break;
           }
           if (!r.expect_bytes(`${what} returned other bytes than the device wrote (${why(r.shape, opts.placement) || 'the status buffer is the device\'s until dma_sync_single_for_cpu()'})`,

@@ -178,7 +178,8 @@ function vchan_complete(t: tasklet_struct): void {
     desc_trace(vc.chan, 'cyclic_callback', cyc.tx.cookie);
     dmaengine_desc_callback_invoke(cb, cyc.tx_result);
   }
-  for (const vd of head) {
+  // list_for_each_entry_safe: each entry leaves `head` as it is handled.
+  for (let vd = head[0]; vd; vd = head[0]) {
     dmaengine_desc_get_callback(vd.tx, cb);
     list_del(vd.node);
     desc_trace(vc.chan, 'callback', vd._cookie ?? 0);

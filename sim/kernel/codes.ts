@@ -79,6 +79,7 @@ export const CODES = {
   DMA_MASK_ERROR_IGNORED: { origin: 'dmalab', lesson: L(L02, 'dma-masks'), what: 'used the DMA API after dma_set_mask failed' },
   DMA_LEAK_AT_PROBE_FAILURE: { origin: 'dmalab', lesson: L(L04, 'error-paths'), what: 'a failed probe left mappings or allocations behind' },
   KFREE_MAPPED: { origin: 'dmalab', lesson: L(L04, 'unmapping'), what: 'freed memory that is still mapped for DMA' },
+  DMA_SMALL_COHERENT_ALLOCS: { origin: 'dmalab', lesson: L(L09, 'why-not-dma_alloc_coherent-per-descriptor'), what: 'many small coherent allocations live at once, each taking a page: a dma_pool is the allocator for them' },
   DMA_POOL_BAD_FREE: { origin: 'dmalab', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a block with a CPU address that does not match its handle, or freed twice' },
   DMA_MAP_STATIC: { origin: 'dmalab', lesson: L(L06, 'static-and-rodata'), what: 'maps static or read-only data of the driver image' },
   // 6.1.192 maps RAM through dma_map_resource() silently; newer dma-debug reports it.

@@ -11,6 +11,7 @@ import type { Outcome } from '../base/dd.ts';
 import { Edu, type EduOptions } from '../hw/edu.ts';
 import { IrqGen } from '../hw/irqgen.ts';
 import { Sgblk } from '../hw/sgblk.ts';
+import { Cmdq } from '../hw/cmdq.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write } from '../mm/access.ts';
@@ -21,7 +22,7 @@ import type { PlatformModel } from '../hw/platform.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
-export { Machine, M, SHAPES, Edu, IrqGen, Sgblk };
+export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
@@ -59,6 +60,19 @@ export function plug_sgblk(slot = 4): { pdev: pci_dev; blk: Sgblk } {
 export function plug_irqgen(slot = 7): { pdev: pci_dev; gen: IrqGen } {
   const gen = new IrqGen();
   return { pdev: pci_plug(gen, slot), gen };
+}
+
+/** Plug the command-queue device of exercise 09 (slot 4: INTx line of its own on q35). */
+export function plug_cmdq(slot = 4): { pdev: pci_dev; cmdq: Cmdq } {
+  const cmdq = new Cmdq();
+  return { pdev: pci_plug(cmdq, slot), cmdq };
+}
+
+/** The sizes of a device's live coherent allocations as dma-debug records them (a dma_pool's
+ *  pages appear as allocations of the pool's page size). */
+export function coherent_allocations(pdev: pci_dev): number[] {
+  const d = M.dbg;
+  return d.entries_of(pdev.dev).filter((e) => d.e_type[e] === 2).map((e) => d.e_size[e]!);
 }
 
 export function plug(model: PciModel, slot: number): pci_dev {
