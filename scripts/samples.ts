@@ -13,7 +13,7 @@ import { apply_edits, pristine_files } from '../grader/materialise.ts';
 import { Engine } from '../grader/runner/engine.ts';
 import { remove_scratch, scratch_course } from '../grader/scratch.ts';
 import { wrap_block } from '../grader/ui/fit.ts';
-import { PLAIN, format_test_detail } from '../grader/ui/format.ts';
+import { PLAIN, format_test_detail, format_verdict_brief } from '../grader/ui/format.ts';
 import { verdict_screen } from '../grader/ui/screen.ts';
 import type { Verdict } from '../grader/verdict.ts';
 
@@ -23,7 +23,7 @@ interface Sample {
   driver: Driver;
   /** the watcher's screen; or one test in full: the first failing one whose name matches, with its
    *  ✗ line (`head`), and its dmesg and trace tails (0: none, as when only its diagnostics matter) */
-  view: 'screen' | { test: string; head?: boolean; dmesg?: number; trace?: number };
+  view: 'screen' | { test: string; head?: boolean; dmesg?: number; trace?: number } | { brief: string };
   /** the terminal (default 80×24); a test in full is not wrapped unless cols is given (as
    *  `verify --details` prints it, the kernel's lines whole) */
   cols?: number;
@@ -41,14 +41,30 @@ export const SAMPLES: Record<string, Sample> = {
   '01-polls-status': { exercise: E01, driver: { edits: [['  if (!wait_for_completion_timeout(edu.fact_done, msecs_to_jiffies(100)))\n    return -ETIMEDOUT;',
     '  while (readl(edu.bar + EDU_REG_STATUS) & EDU_STATUS_IRQFACT) { } // bit 7 stays set\n  void msecs_to_jiffies;']] }, view: 'screen' },
   '01-js-loop': { exercise: E01, driver: { edits: [['  reinit_completion(edu.fact_done);\n', '  reinit_completion(edu.fact_done);\n  for (let i = 0; i < 1000; i--) { }\n']] }, view: 'screen' },
+  '01-no-drvdata': { exercise: E01, driver: { edits: [['        pci_set_drvdata(pdev, edu);\n', '']] }, view: { test: 'binds to edu and unbinds.*\\(x86\\)', dmesg: 0, trace: 0 } },
+  '01-read-after-iounmap': { exercise: E01, driver: { edits: [['  pci_iounmap(pdev, edu.bar);\n  pci_release_regions', '  pci_iounmap(pdev, edu.bar);\n  readl(edu.bar + EDU_REG_ID);\n  pci_release_regions']] },
+    view: { test: 'binds to edu and unbinds.*\\(x86\\)', dmesg: 0, trace: 0 } },
   // lesson 01
   '01-no-enable': { exercise: E01, driver: { mutant: 'no-enable' }, view: diag_only('') },
   '01-sleep-in-irq': { exercise: E01, driver: { mutant: 'sleep-in-irq' }, view: diag_only('') },
   '01-irq-not-mine': { exercise: E01, driver: { mutant: 'irq-not-mine' }, view: diag_only('shared') },
   '01-no-ack': { exercise: E01, driver: { mutant: 'no-ack' }, view: diag_only('') },
+  '01-sleep-kmalloc': { exercise: E01, driver: { edits: [["import { dev_info } from '#linux/device';", "import { dev_info } from '#linux/device';\nimport { kmalloc, kfree, GFP_KERNEL } from '#linux/slab';"],
+    ['  complete(edu.fact_done);\n  return IRQ_HANDLED;', '  kfree(kmalloc(64, GFP_KERNEL));\n  complete(edu.fact_done);\n  return IRQ_HANDLED;']] }, view: diag_only('') },
+  '01-nobody-cared': { exercise: E01, driver: { edits: [['  if (!(status & EDU_IRQ_FACT)) return IRQ_NONE;', '  if (!(status & EDU_STATUS_IRQFACT)) return IRQ_NONE;']] }, view: diag_only('') },
+  '01-unwind-skips-iounmap': { exercise: E01, driver: { mutant: 'unwind-skips-iounmap' }, view: { test: 'every failure in probe.*\\(x86\\)', dmesg: 0, trace: 0 } },
   '01-remove-no-release': { exercise: E01, driver: { mutant: 'no-release-regions' }, view: diag_only('') },
   '01-no-free-irq': { exercise: E01, driver: { mutant: 'no-free-irq' }, view: diag_only('') },
+  // lesson 03
+  '03-read-before-irq': { exercise: '03-coherent-dma', driver: { mutant: 'read-before-irq' }, view: { brief: 'move the data both ways \\(x86\\)' } },
+  '03-unwind-skips-free': { exercise: '03-coherent-dma', driver: { mutant: 'unwind-skips-free' }, view: { brief: 'every failure in probe.*\\(x86\\)' } },
+  // lesson 04
+  '04-direction': { exercise: '04-streaming-dma', driver: { mutant: 'direction-from-device-view' }, view: { brief: 'edu_dma\\(\\) moves 4096.*\\((x86|x86-iommu|arm64)\\)$' } },
+  '04-read-before-unmap': { exercise: '04-streaming-dma', driver: { mutant: 'read-before-unmap' }, view: { brief: 'returns the message.s length.*\\(arm64\\)' } },
+  // lesson 06
+  '06-reply-not-aligned': { exercise: '06-what-you-can-map', driver: { mutant: 'reply-not-aligned' }, view: { brief: 'the reply survives.*\\(arm64' } },
   // lesson 05
+  '05-tx-no-sync-for-device': { exercise: '05-sync-and-ownership', driver: { mutant: 'tx-no-sync-for-device' }, view: diag_only('reuses the one TX mapping.*\\(arm64\\)') },
   '05-no-sync-for-cpu': { exercise: '05-sync-and-ownership', driver: { mutant: 'no-sync-for-cpu' }, view: { test: 'reuses the one RX mapping.*\\(arm64\\)', dmesg: 0, trace: 0 } },
   // README
   '04-unmap-whole-buffer': { exercise: '04-streaming-dma', driver: { mutant: 'unmap-whole-buffer' }, view: 'screen' },
@@ -103,6 +119,11 @@ function render(course: Awaited<ReturnType<typeof load_course>>, ex: Exercise, v
     // A course with nothing done yet, as a learner first sees it.
     const next = course.exercises[course.exercises.indexOf(ex) + 1];
     return verdict_screen(course, ex, v, { done: 0, status: '', notice: '', cols, rows: s.rows ?? 24, next }, PLAIN).replace(/\n$/, '');
+  }
+  if ('brief' in s.view) {
+    // verify's one line per failing test and per diagnostic, for the tests that match.
+    const re = new RegExp(s.view.brief);
+    return format_verdict_brief({ ...v, errors: [], tests: v.tests.filter((t) => re.test(t.name)) }, '').replace(/\n$/, '');
   }
   const re = new RegExp(s.view.test);
   const t = v.tests.find((x) => !x.passed && x.state !== 'skipped' && re.test(x.name));
