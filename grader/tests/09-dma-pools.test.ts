@@ -57,7 +57,7 @@ function check_jobs(r: Run, jobs: Job[], results: number[]): boolean {
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i]!;
     if (results[i] !== expected(j)) {
-      r.finding('DATA_MISMATCH', `${describe_job(j, i)} came back with result ${results[i]} (${results[i]! < 0 ? errname(results[i]!) : `0x${(results[i]! >>> 0).toString(16)}`}), expected 0x${expected(j).toString(16)}: the device ran a descriptor that was not this command's (a block freed and reused while the device still needed it?) or the command failed`);
+      r.finding('DATA_MISMATCH', `${describe_job(j, i)} came back with result ${results[i]! < 0 ? errname(results[i]!) : `${results[i]} (0x${(results[i]! >>> 0).toString(16)})`}, expected 0x${expected(j).toString(16)}: the device ran a descriptor that was not this command's (a block freed and reused while the device still needed it?) or the command failed`);
       return false;
     }
     if (j.op === FILL && !r.expect_bytes(`the ${j.len} bytes ${describe_job(j, i)} wrote into its buffer`, read(j.buf, j.len), cmdq_fill_pattern(j.seed, j.len)))
