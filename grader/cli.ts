@@ -1,11 +1,13 @@
 // dmalab's grader command line.
 //   tsx grader/cli.ts watch [EXERCISE] [--poll] [--json] [--root DIR]     (npm start)
 //   tsx grader/cli.ts verify [--solutions|--stubs|--mutants|--proofs] [--json] [--junit FILE]
-//                            [--classroom FILE] [--only ID,...] [--root DIR]  (npm run verify)
+//                            [--classroom FILE] [--only ID,...] [--seed X] [--seeds N] [--root DIR]
+//                                                                             (npm run verify)
 //   tsx grader/cli.ts reset EXERCISE [--root DIR]
 //   tsx grader/cli.ts hint EXERCISE | lesson EXERCISE | list | stubs | html [--out DIR]
 import { parseArgs } from 'node:util';
 import { CourseError, find_exercise, load_course } from './course.ts';
+import { DEFAULT_SEED, derive_seeds, parse_seed } from './lib/seed.ts';
 
 const HELP = `dmalab grader
 
@@ -14,6 +16,7 @@ const HELP = `dmalab grader
   npm run verify -- --solutions | --stubs | --mutants | --proofs
                   [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
                   [--details]                 every failing test in full
+                  [--seed X] [--seeds N]      the machines' seed (default 0x5eed); N seeds from it
   npm run reset -- EXERCISE                   restore the stub (your file is backed up)
   npm run list                                the exercises: done, was done, not done
   npm run grader -- hint EXERCISE [N|CODE] | lesson EXERCISE [SECTION] | stubs
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       'no-typecheck': { type: 'boolean', default: false },
       details: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -68,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
         timeout_ms,
         workers: values.workers ? Number(values.workers) : undefined,
         details: values.details,
+        seeds: seeds_option(values.seed, values.seeds),
       });
     }
     case 'watch': {
@@ -138,6 +144,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unknown command '${cmd}'\n\n${HELP}`);
       return 2;
   }
+}
+
+/** --seed X and --seeds N: N seeds derived from X (default 0x5eed), X first. */
+function seeds_option(seed: string | undefined, count: string | undefined): number[] {
+  const base = seed === undefined ? DEFAULT_SEED : parse_seed(seed);
+  if (base === undefined) throw new CourseError(`--seed ${seed}: not a seed (0x1a2b, or a decimal number below 2^32)`);
+  const n = count === undefined ? 1 : Number(count);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CourseError(`--seeds ${count}: not a number of seeds (1 to 10000)`);
+  return derive_seeds(base, n);
 }
 
 // Exit explicitly once output is flushed: vitest's and tsx's handles can keep the process

@@ -65,8 +65,12 @@ export interface Verdict {
   variant: VariantKind;
   mutant?: string;
   passed: boolean;
-  /** wall-clock ms of the run that produced it */
+  /** wall-clock ms of the run that produced it (a run may grade several items at once) */
   ms: number;
+  /** this item's own time in its worker: its tests and hooks (JUnit, Classroom) */
+  file_ms: number;
+  /** the seed its machines were built with; `verify --seed` with it replays the run */
+  seed: number;
   /** content hash of the graded files (exercise variant) */
   hash?: string;
   tests: TestVerdict[];
@@ -105,4 +109,25 @@ export function failing_codes(v: Verdict): Set<string> {
   const codes = new Set<string>();
   for (const t of v.tests) if (!t.passed) for (const d of t.diagnostics) codes.add(d.code);
   return codes;
+}
+
+/** What a failing test's report keeps in NDJSON without `--details`: the end of dmesg and of the
+ *  trace, as much as a screen shows (the run's whole tails are `--details`). */
+export const JSON_TAIL = { dmesg: 10, trace: 10 };
+
+/**
+ * A verdict as an NDJSON line. Without `details`, a passing (or skipped) test is its name, state
+ * and time; a failing one keeps its diagnostics (once: its report's copy is dropped) and the last
+ * JSON_TAIL lines of dmesg and trace. Reports were ~10 KB a test (a mutant's verdict line was
+ * 181 KB); this bounds a line by what fails.
+ */
+export function verdict_json(v: Verdict, details = false): string {
+  if (details) return JSON.stringify(v);
+  const tests = v.tests.map((t): TestVerdict => {
+    const { report, ...rest } = t;
+    if (!report || t.passed || t.state === 'skipped') return rest;
+    const { diagnostics: _, dmesg, trace, ...r } = report;
+    return { ...rest, report: { ...r, dmesg: dmesg.slice(-JSON_TAIL.dmesg), trace: trace.slice(-JSON_TAIL.trace) } as TestReport };
+  });
+  return JSON.stringify({ ...v, tests });
 }

@@ -4,8 +4,9 @@ import { dirname, resolve } from 'node:path';
 import type { Course } from './course.ts';
 import { classroom, junit } from './reporters.ts';
 import { PLAIN, format_error, format_test_detail, format_verdict_brief } from './ui/format.ts';
-import type { Verdict } from './verdict.ts';
+import { type Verdict, verdict_json } from './verdict.ts';
 import { type Mode, type ProofResult, verify } from './verify.ts';
+import { DEFAULT_SEED, seeds_label } from './lib/seed.ts';
 
 export interface VerifyCommandOptions {
   modes: Mode[];
@@ -15,8 +16,11 @@ export interface VerifyCommandOptions {
   only?: string[];
   timeout_ms?: number;
   workers?: number;
-  /** every failing test in full (format_test_detail), not one line each */
+  /** every failing test in full (format_test_detail), not one line each; in NDJSON, every
+   *  test's whole report */
   details?: boolean;
+  /** the seeds to grade on (default [0x5eed]) */
+  seeds?: number[];
 }
 
 export async function verify_command(course: Course, o: VerifyCommandOptions): Promise<number> {
@@ -24,21 +28,28 @@ export async function verify_command(course: Course, o: VerifyCommandOptions): P
   const out = (s: string) => process.stdout.write(s);
   // What is graded: --only narrows it.
   const graded = course.exercises.filter((e) => !o.only?.length || o.only.includes(e.id));
-  if (o.json) out(JSON.stringify({ event: 'start', modes: o.modes, exercises: graded.map((e) => e.id) }) + '\n');
-  else out(`dmalab verify: ${o.modes.join(', ')} · ${graded.length} exercise${graded.length === 1 ? '' : 's'}\n`);
+  const seeds = o.seeds?.length ? o.seeds : [DEFAULT_SEED];
+  if (o.json) out(JSON.stringify({ event: 'start', modes: o.modes, exercises: graded.map((e) => e.id), seeds }) + '\n');
+  else out(`dmalab verify: ${o.modes.join(', ')} · ${graded.length} exercise${graded.length === 1 ? '' : 's'} · ${seeds_label(seeds)}\n`);
   const results = await verify(course, {
     modes: o.modes,
     only: o.only,
     timeout_ms: o.timeout_ms,
     workers: o.workers,
+    seeds,
+    // NDJSON: the first seed's verdict of each item, and every other seed's it did not hold on
+    on_verdict(v, ok, first) {
+      if (o.json && (first || !ok)) out(verdict_json(v, o.details) + '\n');
+    },
     on_result(r: ProofResult) {
       if (o.json) {
-        if (r.verdict) out(JSON.stringify(r.verdict) + '\n');
-        if (r.mode !== 'exercises') out(JSON.stringify({ ...r, verdict: undefined }) + '\n');
+        const { verdict: _v, tests: _t, ...proof } = r;
+        if (r.mode !== 'exercises' || seeds.length > 1) out(JSON.stringify(proof) + '\n');
       } else {
         out(`${r.ok ? '✓' : '✗'} ${r.what}\n`);
         if (!r.ok && r.verdict && o.details) out(verdict_details(r.verdict));
         else if (!r.ok && r.verdict && r.mode !== 'mutants') out(format_verdict_brief(r.verdict, '    '));
+        if (r.replay) out(`    replay: ${r.replay}\n`);
       }
     },
   });
@@ -48,7 +59,7 @@ export async function verify_command(course: Course, o: VerifyCommandOptions): P
   if (o.junit) {
     const f = resolve(o.junit);
     mkdirSync(dirname(f), { recursive: true });
-    writeFileSync(f, junit(results));
+    writeFileSync(f, junit(course, results));
   }
   if (o.classroom) {
     const r = classroom(course, results);

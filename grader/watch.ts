@@ -21,7 +21,8 @@ import { COLOR, PLAIN, use_color } from './ui/format.ts';
 import { exercise_list } from './ui/exercise-list.ts';
 import { Pager, split_keys } from './ui/pager.ts';
 import { details_lines, hint_lines, type HintShown, lesson_target, verdict_screen } from './ui/screen.ts';
-import type { Verdict } from './verdict.ts';
+import { type Verdict, verdict_json } from './verdict.ts';
+import { seed_hex } from './lib/seed.ts';
 
 export interface WatchOptions {
   exercise?: string;
@@ -219,9 +220,9 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     const changed = record(progress, ex.id, v.passed, hash);
     progress.current = current.id;
     save_progress(course, progress);
-    status = `graded in ${v.ms} ms`;
+    status = `graded in ${v.ms} ms · seed ${seed_hex(v.seed)}`;
     if (json) {
-      emit(v);
+      out(verdict_json(v) + '\n');
       if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
     } else if (ex.id === current.id) {
       if (news) view = 'verdict';

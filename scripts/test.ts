@@ -1,13 +1,20 @@
 // `npm test`: the unit tests (root vitest.config.ts), then the course proofs for every exercise
-// in grader/manifest.ts: each solution passes, each pristine stub fails, each mutant is caught
-// with its expected diagnostic codes. Never reads the learner's exercises/ (stubs come from
-// grader/stubs/ or git HEAD). Last line: `N passed, N failed`; exit 1 on any failure.
+// in grader/manifest.ts: each solution passes on SOLUTION_SEEDS seeds, each pristine stub fails
+// and each mutant is caught with its expected diagnostic codes on PROOF_SEEDS seeds (every seed,
+// not most: a proof that holds on some seeds only fails, naming the seed that replays it). Never
+// reads the learner's exercises/ (stubs come from grader/stubs/ or git HEAD). Last line:
+// `N passed, N failed`; exit 1 on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, load_course } from '../grader/course.ts';
 import { format_verdict_brief } from '../grader/ui/format.ts';
+import { DEFAULT_SEED, derive_seeds, seeds_label } from '../grader/lib/seed.ts';
 import { verify } from '../grader/verify.ts';
+
+/** Seeds per proof: every shape's hidden tests run on each. */
+const SOLUTION_SEEDS = 20;
+const PROOF_SEEDS = 3;
 
 const args = process.argv.slice(2);
 const skip_unit = args.includes('--proofs-only');
@@ -46,14 +53,20 @@ if (!skip_unit) {
 
 if (!skip_proofs) {
   const course = await load_course(REPO_ROOT);
-  console.log(`── proofs: ${course.exercises.length} exercises × (solution, stub, mutants)`);
+  const solution_seeds = derive_seeds(DEFAULT_SEED, SOLUTION_SEEDS);
+  const proof_seeds = derive_seeds(DEFAULT_SEED, PROOF_SEEDS);
+  console.log(`── proofs: ${course.exercises.length} exercises × (solution on ${seeds_label(solution_seeds)}, stub and mutants on ${seeds_label(proof_seeds)})`);
+  const t0 = performance.now();
   const results = await verify(course, {
     modes: ['solutions', 'stubs', 'mutants'],
+    seeds_by_mode: { solutions: solution_seeds, stubs: proof_seeds, mutants: proof_seeds },
     on_result(r) {
       console.log(`${r.ok ? '✓' : '✗'} ${r.what}`);
       if (!r.ok && r.verdict && r.mode === 'solutions') process.stdout.write(format_verdict_brief(r.verdict, '    '));
+      if (r.replay) console.log(`    replay: ${r.replay}`);
     },
   });
+  console.log(`── proofs: ${results.length} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const r of results) {
     if (r.ok) passed++;
     else failed++;

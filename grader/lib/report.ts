@@ -76,5 +76,7 @@ declare module 'vitest' {
   }
   interface ProvidedContext {
     dmalab_target: string;
+    /** the seed hidden tests build their machines with (target.ts's test_seed) */
+    dmalab_seed: number;
   }
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
+import { DEFAULT_SEED, parse_seed } from './seed.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,6 +24,30 @@ export function target_root(): string {
   const t = provided || process.env.DMALAB_TARGET;
   if (t) return isAbsolute(t) ? t : resolve(process.cwd(), t);
   return join(REPO_ROOT, 'exercises');
+}
+
+/**
+ * The seed every machine of this hidden test file is built with, in order: the grader's per-file
+ * value (each seed of `verify --seeds N` is a target of its own), vitest's
+ * `inject('dmalab_seed')`, the environment variable `DMALAB_SEED` (0x1a2b or decimal), else 0x5eed.
+ */
+export function test_seed(): number {
+  const forced = (globalThis as { __dmalab_seed?: number }).__dmalab_seed;
+  if (typeof forced === 'number') return forced;
+  let provided: number | undefined;
+  try {
+    provided = inject('dmalab_seed');
+  } catch {
+    provided = undefined; // not running under vitest
+  }
+  if (typeof provided === 'number') return provided;
+  const env = process.env.DMALAB_SEED;
+  if (env) {
+    const s = parse_seed(env);
+    if (s === undefined) throw new Error(`dmalab: DMALAB_SEED=${env} is not a seed (0x1a2b or a decimal number below 2^32)`);
+    return s;
+  }
+  return DEFAULT_SEED;
 }
 
 /** The path of one file of the driver under test. */

@@ -83,7 +83,7 @@ describe('each thing once', () => {
 
 describe('the watcher\'s screen', () => {
   const tests = ['first', 'second', 'third'].map((n) => failing(`${n} test`, [LEAK], { lesson: 'lessons/01-add.md#the-exercise' }));
-  const v: Verdict = { event: 'verdict', exercise: '01-add', variant: 'exercise', passed: false, ms: 5, tests, errors: [] };
+  const v: Verdict = { event: 'verdict', exercise: '01-add', variant: 'exercise', passed: false, ms: 5, file_ms: 5, seed: 0x5eed, tests, errors: [] };
 
   test('the screen: the first failing test, then "+N more failing · d for all"; `d` has every one in full', async () => {
     const course = await load_course(root);

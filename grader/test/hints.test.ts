@@ -30,7 +30,7 @@ describe('the order `h` shows them in', () => {
   const ex = exercises.find((e) => e.id === '04-streaming-dma')!;
   const sequence = ex.hints.filter((h) => typeof h === 'string');
   const failing = (code: string): Verdict => ({
-    event: 'verdict', exercise: ex.id, variant: 'exercise', passed: false, ms: 1, errors: [],
+    event: 'verdict', exercise: ex.id, variant: 'exercise', passed: false, ms: 1, file_ms: 1, seed: 0x5eed, errors: [],
     tests: [
       { name: 'passes', passed: true, state: 'passed', ms: 1, diagnostics: [] },
       { name: 'fails', passed: false, state: 'failed', ms: 1, diagnostics: [{ code, message: '', file: null, line: null, col: null, origin: 'dma-debug', lines: [], sites: [] }] },

@@ -17,7 +17,8 @@ describe('verify', () => {
     expect(r.code).toBe(0);
     const x = readFileSync(junit, 'utf8');
     expect(x).toMatch(/^<\?xml/);
-    expect(x).toContain('<testsuite name="02-buffers [mutant no-unmap]" tests="1" failures="0"');
+    expect(x).toContain('<testsuite name="02-buffers" tests="5" failures="0"');
+    expect(x).toContain('<testcase classname="02-buffers.mutant" name="mutant no-unmap is caught"');
   }, 120_000);
 
   test('exercises as they stand: --json verdict events, Classroom results, exit 1', () => {
@@ -48,7 +49,7 @@ describe('verify', () => {
   test('--only counts what it grades; --details prints every failing test in full', () => {
     writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), readFileSync(join(root, 'solutions', '01-add', 'driver.ts'), 'utf8').replace('a + b', 'a - b'));
     const brief = cli(['verify', '--root', root, '--only', '01']);
-    expect(brief.stdout.split('\n')[0]).toBe('dmalab verify: exercises · 1 exercise');
+    expect(brief.stdout.split('\n')[0]).toBe('dmalab verify: exercises · 1 exercise · seed 0x5eed');
     expect(brief.stdout).not.toContain('seed 0x5eed · machine x86');
     const r = cli(['verify', '--root', root, '--only', '01', '--details']);
     expect(r.code).toBe(1);
@@ -60,7 +61,7 @@ describe('verify', () => {
     expect(out.match(/^ {6}seed 0x5eed · machine x86 · read lessons\/01-add\.md#the-exercise$/gm)).toHaveLength(2);
     // the data check is said once, by the diagnostic's own text or the → line
     expect(out.match(/1 of 1 values differ/g)).toHaveLength(2);
-    expect(cli(['verify', '--root', root]).stdout.split('\n')[0]).toBe('dmalab verify: exercises · 2 exercises');
+    expect(cli(['verify', '--root', root]).stdout.split('\n')[0]).toBe('dmalab verify: exercises · 2 exercises · seed 0x5eed');
   }, 120_000);
 
   test('a timeout names the test that was running, and the tests before it keep their results', () => {

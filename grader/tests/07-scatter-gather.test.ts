@@ -5,7 +5,7 @@
 // area mapped once and synced as a list; errors and injected failures that must leave nothing.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
 import { pattern, plug_sgblk, fill, read } from '#sim/testing';
 import { alloc_page, __free_page, page_address, GFP_KERNEL } from '#sim';
 import type * as Solution from '../../solutions/07-scatter-gather/driver.ts';
@@ -135,7 +135,7 @@ describe('the read-ahead area: one list mapped for the life of the device', () =
           const what = `read #${i + 1}: sgblk_read_cached(blk, ${lba})`;
           const got = r.call(pdev, what, () => drv.sgblk_read_cached(blk, lba));
           if (typeof got === 'number') {
-            r.finding('WRONG_RESULT', `${what} returned ${errname(got)}; it should return the ${CACHE_SECTORS * SECTOR} bytes on the disk there (the device was given ${table_of(model)})`);
+            r.finding('WRONG_RESULT', `${what} returned ${errno_str(got)}; it should return the ${CACHE_SECTORS * SECTOR} bytes on the disk there (the device was given ${table_of(model)})`);
             break;
           }
           if (!r.expect_bytes(`${what} returned other bytes than the disk holds${shape.startsWith('arm64') ? ' (on this non-coherent machine every entry needs its invalidate: dma_sync_sgtable_for_cpu() syncs the whole list)' : ''}`, got, want)) break;

@@ -5,7 +5,7 @@
 // holds, every error path of probe and of the submit path, and unbind with commands in flight.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, probe_fault_sweep, errname, type Run } from './lib/harness.ts';
+import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
 import { M, pattern, fill, read, plug_cmdq, coherent_allocations } from '#sim/testing';
 import type { pci_dev, ShapeName, Cmdq } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
@@ -57,7 +57,7 @@ function check_jobs(r: Run, jobs: Job[], results: number[]): boolean {
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i]!;
     if (results[i] !== expected(j)) {
-      r.finding('DATA_MISMATCH', `${describe_job(j, i)} came back with result ${results[i]! < 0 ? errname(results[i]!) : `${results[i]} (0x${(results[i]! >>> 0).toString(16)})`}, expected 0x${expected(j).toString(16)}: the device ran a descriptor that was not this command's (a block freed and reused while the device still needed it?) or the command failed`);
+      r.finding('DATA_MISMATCH', `${describe_job(j, i)} came back with result ${results[i]! < 0 ? errno_str(results[i]!) : `0x${(results[i]! >>> 0).toString(16)}`}, expected 0x${expected(j).toString(16)}: the device ran a descriptor that was not this command's (a block freed and reused while the device still needed it?) or the command failed`);
       return false;
     }
     if (j.op === FILL && !r.expect_bytes(`the ${j.len} bytes ${describe_job(j, i)} wrote into its buffer`, read(j.buf, j.len), cmdq_fill_pattern(j.seed, j.len)))
@@ -102,7 +102,7 @@ describe('commands through descriptor pools', () => {
         const jobs = job_mix(300, 0x900 + ALL.indexOf(shape));
         const got = r.call(pdev, 'cmdq_run(cq, <300 jobs>)', () => drv.cmdq_run(cq, jobs));
         if (typeof got === 'number') {
-          r.finding('WRONG_RESULT', `cmdq_run(cq, <300 jobs>) returned ${errname(got)}: a command failed or timed out`);
+          r.finding('WRONG_RESULT', `cmdq_run(cq, <300 jobs>) returned ${errno_str(got)}: a command failed or timed out`);
         } else check_jobs(r, jobs, got);
         r.unbind(pdev);
         free_jobs(jobs);
@@ -123,7 +123,7 @@ describe('how many small coherent allocations', () => {
         for (const [i, j] of jobs.entries()) {
           const slot = r.call(pdev, `cmdq_queue(cq, <job ${i}>)`, () => drv.cmdq_queue(cq, j));
           if (slot < 0) {
-            r.finding('WRONG_RESULT', `cmdq_queue(cq, ${describe_job(j, i)}) returned ${errname(slot)} with ${i} commands queued; the ring has ${QSIZE} slots, so ${QSIZE - 1} fit`);
+            r.finding('WRONG_RESULT', `cmdq_queue(cq, ${describe_job(j, i)}) returned ${errno_str(slot)} with ${i} commands queued; the ring has ${QSIZE} slots, so ${QSIZE - 1} fit`);
             break;
           }
           slots.push(slot);
@@ -149,7 +149,7 @@ describe('remove with commands in flight', () => {
         for (const [i, j] of jobs.entries()) {
           const slot = r.call(pdev, `cmdq_queue(cq, <job ${i}>)`, () => drv.cmdq_queue(cq, j));
           if (slot < 0) {
-            r.finding('WRONG_RESULT', `cmdq_queue(cq, ${describe_job(j, i)}) returned ${errname(slot)} with ${i} commands queued`);
+            r.finding('WRONG_RESULT', `cmdq_queue(cq, ${describe_job(j, i)}) returned ${errno_str(slot)} with ${i} commands queued`);
             break;
           }
         }
@@ -186,7 +186,7 @@ describe('error paths', () => {
       M.clock.advance_to(M.clock.now + 1e6);
       if (dev.completed) r.finding('WRONG_RESULT', 'a command whose chain could not be built was given to the device anyway');
       const got = r.call(pdev, 'cmdq_run(cq, <the same job>)', () => drv.cmdq_run(cq, [j]));
-      if (typeof got === 'number') r.finding('WRONG_RESULT', `after the failed allocation, cmdq_run() of the same job returned ${errname(got)}`);
+      if (typeof got === 'number') r.finding('WRONG_RESULT', `after the failed allocation, cmdq_run() of the same job returned ${errno_str(got)}`);
       else check_jobs(r, [j], got);
       r.unbind(pdev);
       kfree(j.buf);

@@ -25,7 +25,7 @@ export interface ScreenState {
   /** Type errors for the graded content, if the checker has them. */
   types?: TypeDiagnostic[];
   hint?: HintShown;
-  /** 'graded in 84 ms', or what the grader is doing before the first verdict. */
+  /** 'graded in 84 ms · seed 0x5eed', or what the grader is doing before the first verdict. */
   status: string;
   notice: string;
   next?: Exercise;

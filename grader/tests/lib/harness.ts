@@ -10,6 +10,7 @@ import type { Code, Diagnostic, MachineOptions, pci_dev, pci_driver, ShapeName }
 import type { FaultKind } from '../../../sim/kernel/fault.ts';
 import { attach_report, type TestReport } from '../../lib/report.ts';
 import { section_naming } from '../../lib/slug.ts';
+import { test_seed } from '../../lib/target.ts';
 
 type Ctx = Parameters<typeof attach_report>[0];
 
@@ -46,7 +47,7 @@ export class Run {
 
   constructor(readonly opts: RunOptions) {
     locked_up ||= !!previous?.diag.list.some((d) => d.code === 'SOFT_LOCKUP');
-    this.m = sim.machine({ shape: opts.shape ?? 'x86', seed: opts.seed ?? 0x5eed,
+    this.m = sim.machine({ shape: opts.shape ?? 'x86', seed: opts.seed ?? test_seed(),
       wall_budget_ms: locked_up ? WALL_BUDGET_AFTER_LOCKUP_MS : WALL_BUDGET_MS, ...opts });
     previous = this.m;
     if (opts.faults) this.m.faults.only = new Set(opts.faults);
