@@ -142,8 +142,6 @@ function fmt(v: unknown): string {
 }
 
 export const { errno_str } = sim;
-/** The old name, for hidden tests written before errno_str (same output: '-12 (-ENOMEM)'). */
-export const errname = errno_str;
 /** A kernel pointer as %px prints it (ffff8880047d2000), a physical or DMA address as %pa and
  *  %pad do (0x00000000047d2000); a value that is not a number as it is. */
 export const ptr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? sim.px(v) : String(v));
