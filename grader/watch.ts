@@ -208,7 +208,10 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
 
   function publish(ex: Exercise, v: Verdict, hash: string): void {
     reload_progress();
-    if (ex.id === current.id && verdict_key(last.get(ex.id)) !== verdict_key(v)) {
+    // A verdict that says something new clears the hints and closes the pager; the same one
+    // again (a rerun, a save that changed nothing that matters) leaves the learner reading.
+    const news = verdict_key(last.get(ex.id)) !== verdict_key(v);
+    if (ex.id === current.id && news) {
       hints_shown = 0;
       hint = undefined;
     }
@@ -222,7 +225,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       out(verdict_json(v) + '\n');
       if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
     } else if (ex.id === current.id) {
-      view = 'verdict';
+      if (news) view = 'verdict';
       render();
     }
     if (checker && v.errors.every((e) => e.kind !== 'syntax' && e.kind !== 'missing')) {
