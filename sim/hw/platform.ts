@@ -36,7 +36,13 @@ export class PlatformNodeHw {
   last_write_site: Site = 0;
   dma_site: Site = 0;
 
-  constructor(readonly model: PlatformModel) {}
+  /** Its stream id at the IOMMU (the SMMU's requester id in fault lines), after the PCI
+   *  functions' devfns. */
+  readonly stream_id: number;
+
+  constructor(readonly model: PlatformModel, stream_id: number) {
+    this.stream_id = stream_id;
+  }
 
   /** Platform devices decode their registers from power-on: there is no enable bit. */
   memory_enabled(): boolean {
@@ -83,7 +89,7 @@ const WINDOW = 0x10000;
 /** Wire a model into the current machine: its windows get addresses, its outputs lines. */
 export function platform_hw_add(model: PlatformModel, at?: number): PlatformNodeHw {
   const s = state();
-  const node = new PlatformNodeHw(model);
+  const node = new PlatformNodeHw(model, 0x100 + s.nodes.length);
   const base: number[] = [];
   for (const r of model.regions) {
     const a = base.length === 0 && at !== undefined ? at : s.mmio_next;

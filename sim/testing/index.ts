@@ -19,6 +19,7 @@ import { of_platform_plug, of_describe_disabled, type DtNode } from '../of/platf
 import { platform_bind, platform_unbind, platform_driver_register, platform_driver_unregister,
   type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
 import type { PlatformModel } from '../hw/platform.ts';
+import { Dmac, type DmacOptions } from '../hw/dmac.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
@@ -104,6 +105,14 @@ export function plug_platform(model: PlatformModel, node: DtNode = {}): platform
   return of_platform_plug(model, node);
 }
 export { of_describe_disabled as describe_disabled };
+export { Dmac };
+export type { DmacOptions };
+/** Plug the DMA controller (sim/hw/dmac.ts): one request-line cell per "dmas" entry. Its
+ *  driver (sim/drivers/dma/dmac.ts) binds if loaded. */
+export function plug_dmac(o: DmacOptions = {}, node: DtNode = {}): { pdev: platform_device; hw: Dmac } {
+  const hw = new Dmac(o);
+  return { pdev: of_platform_plug(hw, { '#dma-cells': 1, ...node }), hw };
+}
 /** platform_driver_register (module load), or a module_platform_driver()'s init. */
 export function load_platform(drv: platform_driver | platform_module): number {
   return 'init' in drv ? drv.init() : platform_driver_register(drv);

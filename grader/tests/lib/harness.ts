@@ -70,7 +70,8 @@ export class Run {
   bind(drv: pci_driver, pdev: pci_dev): number {
     const before = this.crashes();
     const r = sim.bind(drv, pdev);
-    if (this.crashes() > before) throw new Stop(`${drv.name}: probe crashed`);
+    // After an oops the kernel panics (oops=panic): nothing more of the test can run.
+    if (this.crashes() > before || this.m.panicked) throw new Stop(`${drv.name}: probe crashed`);
     return r;
   }
 
@@ -86,7 +87,7 @@ export class Run {
   unbind(pdev: pci_dev): void {
     const before = this.crashes();
     sim.unbind(pdev);
-    if (this.crashes() > before) throw new Stop('remove crashed');
+    if (this.crashes() > before || this.m.panicked) throw new Stop('remove crashed');
   }
 
   /** Run a driver function as a task; a crash or hang stops the test. */
