@@ -55,7 +55,10 @@ export const SAMPLES: Record<string, Sample> = {
   '01-unwind-skips-iounmap': { exercise: E01, driver: { mutant: 'unwind-skips-iounmap' }, view: { test: 'every failure in probe.*\\(x86\\)', dmesg: 0, trace: 0 } },
   '01-remove-no-release': { exercise: E01, driver: { mutant: 'no-release-regions' }, view: diag_only('') },
   '01-no-free-irq': { exercise: E01, driver: { mutant: 'no-free-irq' }, view: diag_only('') },
+  // lesson 02
+  '02-no-mask': { exercise: '02-dma-addresses', driver: { mutant: 'no-mask' }, view: diag_only('memory above 256 MiB is all that is free \\(x86') },
   // lesson 03
+  '03-cpu-pointer': { exercise: '03-coherent-dma', driver: { mutant: 'cpu-pointer-to-device' }, view: diag_only('move the data both ways \\(arm64\\)') },
   '03-read-before-irq': { exercise: '03-coherent-dma', driver: { mutant: 'read-before-irq' }, view: { brief: 'move the data both ways \\(x86\\)' } },
   '03-unwind-skips-free': { exercise: '03-coherent-dma', driver: { mutant: 'unwind-skips-free' }, view: { brief: 'every failure in probe.*\\(x86\\)' } },
   // lesson 04

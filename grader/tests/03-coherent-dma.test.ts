@@ -5,7 +5,7 @@
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
 import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
-import { M, compare, pattern, read, run_for_ms } from '#sim/testing';
+import { M, compare, pattern, peek, read, run_for_ms } from '#sim/testing';
 import type { Edu, pci_dev, ShapeName } from '#sim/testing';
 import type * as Solution from '../../solutions/03-coherent-dma/driver.ts';
 
@@ -51,7 +51,7 @@ function read_and_check(r: Run, pdev: pci_dev, dev: Edu, edu: Solution.edu_dev, 
   dev.dma_buf.fill(0);
   dev.dma_buf.set(want);
   // What the coherent buffer held before, and edu's transfers: to say what happened, not guess.
-  const held = edu.buf ? read(edu.buf, want.length) : null;
+  const held = edu.buf ? peek(edu.buf, want.length) : null;
   const transfers = dev.transfers;
   const got = r.call(pdev, `edu_read(edu, ${want.length})`, () => drv.edu_read(edu, want.length));
   if (typeof got === 'number') {

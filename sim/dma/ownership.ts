@@ -7,7 +7,7 @@
 // accesses), and hangs its device-side checks on the DMA accessor (hw/bus.ts).
 import { M } from '../kernel/machine.ts';
 import { px, x016 } from '../lib/vsprintf.ts';
-import { resolve_site, site_str, type Site } from '../kernel/site.ts';
+import { resolve_site, site_str, take_site, type Site } from '../kernel/site.ts';
 import { dev_driver_string, dev_name, type device } from '../base/device.ts';
 import { DIR_NAME, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from './types.ts';
 import { DT, TYPE_NAME } from './debug.ts';
@@ -17,6 +17,7 @@ import { LINE } from '../hw/cache.ts';
 import { set_dma_hooks } from '../hw/bus.ts';
 import { T } from '../kernel/trace.ts';
 import { Buckets, bkey, bucket_of } from '../lib/buckets.ts';
+import { what_is } from '../mm/whatis.ts';
 
 const NONE = -1;
 
@@ -433,13 +434,79 @@ export class Ownership {
 
   // ---- transfers in flight -----------------------------------------------------------------
 
+  /** A device model declared a transfer: find the memory behind it (the records of the mapping
+   *  it falls in: the original buffer with swiotlb, the list entries of a merged segment), so
+   *  a CPU access to the bytes it has yet to move is seen. */
   begin(dev: device, bus: number, len: number, write: boolean, what: string, started: Site): InFlight {
     const t: InFlight = { dev, bus, len, write, what, started, done: 0, ranges: [] };
+    const h = len > 0 ? this.find_containing(dev.id, bus, len) : NONE;
+    if (h !== NONE) {
+      for (const r of this.records_of(h)) {
+        const from = Math.max(bus, this.r_bus[r]!), to = Math.min(bus + len, this.r_bus[r]! + this.r_size[r]!);
+        if (from < to) t.ranges.push({ phys: this.r_phys[r]! + from - this.r_bus[r]!, bus: from, len: to - from });
+      }
+    }
     this.inflight.add(t);
+    if (t.ranges.length) this.racing++;
     return t;
   }
   end(t: InFlight): void {
-    this.inflight.delete(t);
+    if (this.inflight.delete(t) && t.ranges.length) this.racing--;
+  }
+
+  /** The master moved [bus, bus+len): the bytes of its transfers up to there are done. */
+  note_progress(dev: device, bus: number, len: number): void {
+    for (const t of this.inflight) {
+      if (t.dev !== dev || bus > t.bus + t.done || bus + len <= t.bus) continue;
+      t.done = Math.max(t.done, Math.min(t.len, bus + len - t.bus));
+    }
+  }
+
+  /** A CPU access while transfers run: a write to bytes a transfer has yet to read, or a read
+   *  of bytes it has yet to write, races it (coherent or streaming memory alike). */
+  cpu_race(phys: number, len: number, write: boolean, entry: Function, v: number): void {
+    for (const t of this.inflight) {
+      if (t.write === write || !t.ranges.length) continue;
+      for (const r of t.ranges) {
+        // The bytes of this range the device has not moved yet.
+        const lo = r.phys + Math.max(0, t.done - (r.bus - t.bus));
+        const a = Math.max(phys, lo), b = Math.min(phys + len, r.phys + r.len);
+        if (a >= b) continue;
+        // An access outside the driver's code is its caller's (a test reading what a driver
+        // call returned): the driver gave the buffer back while its transfer still ran.
+        const site = take_site(entry);
+        const own = resolve_site(site) !== null;
+        const who = own ? 'CPU' : 'the caller';
+        const dev = t.dev;
+        M.diag.report('CPU_RACES_DEVICE', [
+          `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: ${who} ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(v + (a - phys))} that the device has yet to ${write ? 'read' : 'write'} (${t.what}, still running) [device address=0x${x016(t.bus)}] [size=${t.len} bytes]`,
+          !own
+            ? 'dmalab: the driver returned while the transfer it started was still running: wait for it to finish (its interrupt or status bit) before returning'
+            : write
+              ? 'dmalab: fill the buffer before starting the transfer and leave it alone until the device is done: it may read the old bytes, the new ones or a mix'
+              : 'dmalab: wait for the transfer to finish (its interrupt or status bit) before reading what the device writes: until then the CPU sees what was there before',
+        ], { sites: own ? [[write ? 'CPU wrote at' : 'CPU read at', site], ['Transfer started at', t.started]] : [['Transfer started at', t.started]] });
+        return;
+      }
+    }
+  }
+
+  /** A value given to dev as a bus address, beyond the `bits` it drives: what it is. */
+  describe(dev: device, addr: bigint, bits: number): string {
+    const hex = `0x${addr.toString(16).padStart(16, '0')}`;
+    if (addr === 0xffffffffffffffffn) return `${hex} is DMA_MAPPING_ERROR: the mapping failed, and the driver used the handle without checking dma_mapping_error()`;
+    const h = addr < 2n ** 53n ? this.find_containing(dev.id, Number(addr), 1) : NONE;
+    if (h !== NONE) {
+      const coherent = this.r_type[h] === DT.coherent;
+      const mask = (coherent ? dev.coherent_dma_mask : dev.dma_mask) ?? 0n;
+      const which = `${coherent ? 'coherent ' : ''}DMA mask`;
+      const from = MADE_BY[this.r_type[h]!];
+      return mask > (1n << BigInt(bits)) - 1n
+        ? `${hex} is a DMA address from ${from} under the ${which} ${mask_name(mask)}, wider than the device drives: set it to DMA_BIT_MASK(${bits})`
+        : `${hex} is a DMA address from ${from} made before the ${which} was set (it is ${mask_name(mask)} now): set the mask first in probe`;
+    }
+    const w = what_is(addr);
+    return w ? `${w}: give the device the handle dma_map_*() or dma_alloc_coherent() returned` : `${hex} is none of the device's DMA addresses`;
   }
 
   /** Unmap or free of [bus, bus+size): is the device still transferring there? */
@@ -479,14 +546,25 @@ export class Ownership {
   }
 }
 
+/** The call that makes each kind of mapping (debug.ts's DT order). */
+const MADE_BY = ['dma_map_single()', 'dma_map_sg()', 'dma_alloc_coherent()', 'dma_map_resource()', 'dma_alloc_noncoherent()'];
+
+/** A mask as a driver writes it: DMA_BIT_MASK(n) when it is one. */
+function mask_name(m: bigint): string {
+  const n = m.toString(2).length;
+  return m === (1n << BigInt(n)) - 1n ? `DMA_BIT_MASK(${n})` : `0x${m.toString(16)}`;
+}
+
 // The checks every bus master's DMA passes (hw/bus.ts calls them; it never imports dma/).
 set_dma_hooks({
   access(dev, addr, len, write, started, phys) {
     M.own.device_access(dev, addr, len, write, started);
+    if (M.own.inflight.size) M.own.note_progress(dev, addr, len);
     M.trace.emit(M.clock.now, write ? T.dev_write : T.dev_read, dev.id, addr, len, phys);
   },
   begin: (dev, addr, len, write, what, started) => M.own.begin(dev, addr, len, write, what, started),
   end: (t) => M.own.end(t as InFlight),
+  describe: (dev, addr, bits) => M.own.describe(dev, addr, bits),
 });
 
 export { TYPE_NAME, DMA_BIDIRECTIONAL };

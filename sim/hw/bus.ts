@@ -60,8 +60,11 @@ export interface DmaHooks {
    *  [addr, addr+len) of bus space until it ends. Returns a token for end(). */
   begin(dev: device, addr: number, len: number, write: boolean, what: string, started: Site): object;
   end(t: object): void;
+  /** Why a value a driver gave the device as a bus address is beyond the `bits` it drives: a
+   *  CPU pointer, a physical address, or a DMA address under too wide a mask (a phrase). */
+  describe(dev: device, addr: bigint, bits: number): string;
 }
-let hooks: DmaHooks = { access() {}, begin: () => ({}), end() {} };
+let hooks: DmaHooks = { access() {}, begin: () => ({}), end() {}, describe: () => 'the driver gave it an address beyond them' };
 export function set_dma_hooks(h: DmaHooks): void {
   hooks = h;
 }
@@ -76,6 +79,13 @@ export function dma_transfer_begin(m: BusMaster, addr: number, len: number, writ
 }
 export function dma_transfer_end(t: DmaTransfer): void {
   if (t) hooks.end(t);
+}
+
+/** For a device model that drives only `bits` address bits and was given `addr`, beyond them:
+ *  what the address is ("0x... is a CPU virtual address (kmalloc'd at driver.ts:41:9), not a
+ *  DMA address: ..."). */
+export function dma_describe(m: BusMaster, addr: bigint, bits: number): string {
+  return m.dev ? hooks.describe(m.dev, addr, bits) : 'the driver gave it an address beyond them';
 }
 
 /** Device-side RAM access; a coherent master snoops (cleans, then drops, the CPU's lines). */

@@ -26,7 +26,7 @@ import { M } from '../kernel/machine.ts';
 import type { BarModel, PciFn, PciModel } from './pci.ts';
 import type { Site } from '../kernel/site.ts';
 import type { Event } from './clock.ts';
-import { dma_transfer_begin, dma_transfer_end, type DmaTransfer } from './bus.ts';
+import { dma_describe, dma_transfer_begin, dma_transfer_end, type DmaTransfer } from './bus.ts';
 import { u64_bits } from '../lib/vsprintf.ts';
 
 export const EDU_VENDOR = 0x1234, EDU_DEVICE = 0x11e8;
@@ -172,9 +172,13 @@ export class Edu implements PciModel {
     if (res !== addr) {
       const hex = (x: bigint) => '0x' + x.toString(16).padStart(16, '0');
       const site: Site = this.fn.dma_site;
+      const bits = this.dma_mask.toString(2).length;
+      // What the address is (a CPU pointer, virt_to_phys(), a DMA address under too wide a
+      // mask): only the last is a question of the DMA mask.
+      const why = dma_describe(this.fn, addr, bits);
       M.diag.report('DEVICE_ADDRESS_CLAMPED', [
         `EDU: clamping DMA ${hex(addr)} to ${hex(res)}!`,
-        `dmalab: edu can only drive ${this.dma_mask.toString(2).length} address bits; the driver gave it an address beyond them (is the DMA mask set to what the device supports?)`,
+        `dmalab: edu can only drive ${bits} address bits; ${why}`,
       ], { sites: [['Transfer started at', site]] });
     }
     return Number(res);

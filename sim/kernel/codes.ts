@@ -68,6 +68,7 @@ export const CODES = {
 
   // dmalab's own rules: what dma-debug cannot see
   CPU_ACCESS_DEVICE_OWNED: { origin: 'dmalab', lesson: L(L05, 'who-owns-the-buffer'), what: 'the CPU touched a buffer the device owns' },
+  CPU_RACES_DEVICE: { origin: 'dmalab', lesson: L(L03, 'waiting-for-the-device'), what: 'the CPU read what a running transfer has yet to write, or wrote what it has yet to read' },
   CACHELINE_SHARED: { origin: 'dmalab', lesson: L(L06, 'cache-lines'), what: 'the CPU wrote a cache line shared with a buffer the device owns' },
   DEVICE_ACCESS_UNMAPPED: { origin: 'dmalab', lesson: L(L02, 'three-address-spaces'), what: 'the device accessed memory not mapped for it' },
   DEVICE_ACCESS_FREED: { origin: 'dmalab', lesson: L(L04, 'unmapping'), what: 'the device accessed memory after it was unmapped or freed' },

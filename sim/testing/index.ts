@@ -14,7 +14,7 @@ import { Sgblk } from '../hw/sgblk.ts';
 import { Cmdq } from '../hw/cmdq.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
-import { cpu_read, cpu_write } from '../mm/access.ts';
+import { cpu_read, cpu_write, unchecked } from '../mm/access.ts';
 import { of_platform_plug, of_describe_disabled, type DtNode } from '../of/platform.ts';
 import { platform_bind, platform_unbind, platform_driver_register, platform_driver_unregister,
   type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
@@ -165,6 +165,11 @@ export function read(addr: number, len: number): Uint8Array {
   const b = new Uint8Array(len);
   cpu_read(addr, b, 0, len, read);
   return b;
+}
+/** read(), for a test that only looks (what a buffer held before a transfer, while it runs):
+ *  no checker sees it, as no driver or caller made it. */
+export function peek(addr: number, len: number): Uint8Array {
+  return unchecked(() => read(addr, len));
 }
 /** A reproducible byte pattern (like dmatest's): a function of the seed and the index. */
 export function pattern(len: number, seed = 1): Uint8Array {
