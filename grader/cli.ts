@@ -1,5 +1,5 @@
 // dmalab's grader command line.
-//   tsx grader/cli.ts watch [EXERCISE] [--poll] [--json] [--root DIR]     (npm start)
+//   tsx grader/cli.ts watch [EXERCISE] [--poll] [--json] [--web [--port N]] [--root DIR]  (npm start)
 //   tsx grader/cli.ts verify [--solutions|--stubs|--mutants|--proofs] [--json] [--junit FILE]
 //                            [--classroom FILE] [--only ID,...] [--seed X] [--seeds N] [--root DIR]
 //                                                                             (npm run verify)
@@ -12,6 +12,7 @@ import { DEFAULT_SEED, derive_seeds, parse_seed } from './lib/seed.ts';
 const HELP = `dmalab grader
 
   npm start [-- EXERCISE] [--poll] [--json]   watch exercises/, grade on every save
+            [--web [--port N]]                and serve the course in a browser (127.0.0.1)
   npm run verify                              grade every exercise as it stands
   npm run verify -- --solutions | --stubs | --mutants | --proofs
                   [--json] [--junit FILE] [--classroom FILE] [--only 01-x,02-y]
@@ -42,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       proofs: { type: 'boolean', default: false },
       only: { type: 'string' },
       poll: { type: 'boolean', default: false },
+      web: { type: 'boolean', default: false },
+      port: { type: 'string' },
       timeout: { type: 'string' },
       workers: { type: 'string' },
       'no-typecheck': { type: 'boolean', default: false },
@@ -84,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         json: values.json,
         timeout_ms,
         typecheck: !values['no-typecheck'],
+        web: values.web || values.port ? { port: port_option(values.port) } : undefined,
       });
     }
     case 'reset': {
@@ -144,6 +148,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unknown command '${cmd}'\n\n${HELP}`);
       return 2;
   }
+}
+
+/** --port N: a TCP port (0: any free one). */
+function port_option(p: string | undefined): number | undefined {
+  if (p === undefined) return undefined;
+  const n = Number(p);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CourseError(`--port ${p}: not a port (0 to 65535)`);
+  return n;
 }
 
 /** --seed X and --seeds N: N seeds derived from X (default 0x5eed), X first. */

@@ -43,6 +43,8 @@ export interface VerdictDiagnostic {
   lines: string[];
   sites: Diagnostic['sites'];
   lesson?: string;
+  /** virtual time (ns) of its first occurrence: where the timeline draws it */
+  time_ns?: number;
   /** set when it happened more than once (the same complaint from the same lines) */
   count?: number;
 }
@@ -91,6 +93,7 @@ export function to_verdict_diagnostic(d: Diagnostic): VerdictDiagnostic {
     origin: d.origin,
     lines: d.lines ?? [],
     sites: d.sites ?? [],
+    time_ns: d.time_ns ?? 0,
     ...(d.lesson ? { lesson: d.lesson } : {}),
     ...((d.count ?? 1) > 1 ? { count: d.count } : {}),
   };
@@ -126,7 +129,7 @@ export function verdict_json(v: Verdict, details = false): string {
   const tests = v.tests.map((t): TestVerdict => {
     const { report, ...rest } = t;
     if (!report || t.passed || t.state === 'skipped') return rest;
-    const { diagnostics: _, dmesg, trace, ...r } = report;
+    const { diagnostics: _, dmesg, trace, events: _e, ...r } = report;
     return { ...rest, report: { ...r, dmesg: dmesg.slice(-JSON_TAIL.dmesg), trace: trace.slice(-JSON_TAIL.trace) } as TestReport };
   });
   return JSON.stringify({ ...v, tests });

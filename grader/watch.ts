@@ -23,6 +23,8 @@ import { Pager, split_keys } from './ui/pager.ts';
 import { details_lines, hint_lines, type HintShown, lesson_target, verdict_screen } from './ui/screen.ts';
 import { type Verdict, verdict_json } from './verdict.ts';
 import { seed_hex } from './lib/seed.ts';
+import type { WebServer } from './web/server.ts';
+import type { WebVerdict } from './web/state.ts';
 
 export interface WatchOptions {
   exercise?: string;
@@ -32,6 +34,8 @@ export interface WatchOptions {
   typecheck?: boolean;
   /** ms between checks for saves the watcher did not report (default 2000; 0 = off) */
   missed_save_check_ms?: number;
+  /** also serve the course in a browser (`--web [--port N]`); port 0: any free one */
+  web?: { port?: number };
 }
 
 /** Editor temp and backup files: vim (.swp, .swx, ~, 4913), emacs (.#x, #x#), JetBrains, etc. */
@@ -66,7 +70,12 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   const tty = !json && !!process.stdout.isTTY;
   const st = !json && use_color() ? COLOR : PLAIN;
   const out = (s: string) => process.stdout.write(s);
-  const emit = (o: object) => out(JSON.stringify(o) + '\n');
+  let web: WebServer | undefined;
+  // --json with --web: every event may change what the page shows.
+  const emit = (o: object) => {
+    out(JSON.stringify(o) + '\n');
+    web?.update();
+  };
   const exdir = paths.exercises(course);
 
   if (course.exercises.length === 0) {
@@ -99,7 +108,12 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   const rows = () => (tty ? process.stdout.rows || 24 : 24);
 
   function render(): void {
-    if (json) return;
+    if (!json) draw();
+    // After the terminal: the page is told in the same turn of the event loop.
+    web?.update();
+  }
+
+  function draw(): void {
     const v = last.get(current.id);
     let s = '';
     if (view === 'pager' && pager) {
@@ -115,7 +129,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
         done: done_count(course, progress),
         was_done: status_of(course, progress, current) === 'was-done',
         types: td && v && td.hash === v.hash ? td.diagnostics : undefined,
-        hint, status, notice, next: next_exercise(), cols: cols(), rows: rows(),
+        hint, status, notice, next: next_exercise(), cols: cols(), rows: rows(), web: web?.url,
       }, st);
     }
     // A terminal scrolls when its last row ends in a newline: the header would go.
@@ -224,6 +238,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     if (json) {
       out(verdict_json(v) + '\n');
       if (changed) emit({ event: 'progress', done: done_count(course, progress), total: course.exercises.length });
+      web?.update();
     } else if (ex.id === current.id) {
       if (news) view = 'verdict';
       render();
@@ -249,6 +264,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     interval: 200,
     ignored: (p, stats) => is_temp_file(p) || (!!stats?.isFile() && !/\.(ts|md)$/.test(p)),
   });
+  // Taken now: 'ready' may come while the browser view's server starts.
+  const ready = new Promise<void>((res) => watcher.once('ready', () => res()));
   let last_event_at = 0;
   const trailing = new Map<string, NodeJS.Timeout>();
   const seen_mtime = new Map<string, number>();
@@ -359,7 +376,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
         save_progress(course, progress);
         if (json) emit({ event: 'hint', exercise: current.id, ...('none' in hint ? { n: null, of: order.length, text: null, none: hint.none } : hint) });
         else if (!tty) out(hint_lines(hint, st, cols()).join('\n') + '\n');
-        else render();
+        else draw();
+        web?.update();
         return;
       }
       case 'l': {
@@ -443,7 +461,19 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   process.on('SIGTERM', () => quit());
   if (tty) process.stdout.on('resize', () => render());
 
-  await new Promise<void>((res) => watcher.once('ready', () => res()));
+  if (opts.web) web = await serve(course, opts.web.port, {
+    state: () => {
+      const v = last.get(current.id);
+      const td = types.get(current.id);
+      return { current, verdict: v, done: done_count(course, progress), was_done: status_of(course, progress, current) === 'was-done',
+        status, notice, hint, types: td && v && td.hash === v.hash ? td.diagnostics : undefined };
+    },
+    current_lesson: () => current.lesson,
+    hint: () => key('h'),
+  });
+  if (web && json) emit({ event: 'web', url: web.url });
+
+  await ready;
   progress.current = current.id;
   save_progress(course, progress);
   if (json) emit({ event: 'ready', exercise: current.id, root: course.root, poll, exercises: course.exercises.map((e) => e.id) });
@@ -459,6 +489,7 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   if (process.stdin.isTTY && !json) process.stdin.setRawMode(false);
   rl?.close();
   checker?.close();
+  await web?.close();
   await watcher.close();
   await engine.close();
   return 0;
@@ -470,4 +501,20 @@ function mtime(p: string): number {
   } catch {
     return -1;
   }
+}
+
+/** The browser view: the server on loopback, its port remembered in .dmalab/web.json. */
+async function serve(course: Course, port: number | undefined, w: { state: () => import('./web/state.ts').WatchView; current_lesson: () => string; hint: () => void }): Promise<WebServer> {
+  const { WebServer, remembered_port, remember_port, DEFAULT_PORT } = await import('./web/server.ts');
+  const { web_state } = await import('./web/state.ts');
+  const cache = new WeakMap<Verdict, WebVerdict>();
+  const server = new WebServer({
+    root: course.root,
+    state: () => web_state(course, w.state(), cache),
+    current_lesson: w.current_lesson,
+    hint: w.hint,
+  });
+  await server.listen(port ?? remembered_port(course.root) ?? DEFAULT_PORT);
+  remember_port(course.root, server.port);
+  return server;
 }

@@ -48,7 +48,7 @@ if (!skip_unit) {
   console.log('── unit tests (vitest.config.ts)');
   vitest_run('parallel', [], { DMALAB_TEST_PHASE: 'parallel' });
   console.log('── watch-mode tests (alone: they measure time to verdict)');
-  vitest_run('watch', ['grader/test/watch.test.ts'], {});
+  vitest_run('watch', ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts'], {});
 }
 
 if (!skip_proofs) {

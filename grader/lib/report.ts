@@ -36,10 +36,21 @@ export interface TestReport {
   dmesg: string[];
   /** last trace events, formatted */
   trace: string[];
+  /** a failing test's last trace events as data, for the browser's timeline (sim/kernel/trace.ts) */
+  events?: TraceEvents;
   /** data checks that failed */
   data?: string[];
   /** 'lessons/05-sync-and-ownership.md#who-owns-the-buffer' */
   lesson?: string;
+}
+
+/** Trace events as data (sim/kernel/trace.ts's TraceDump; the grader never imports the sim):
+ *  rows of [t_ns, kind, dev, a, b, c, e, note, site 'file:line:col fn', t_end_ns]. */
+export interface TraceEvents {
+  kinds: readonly string[];
+  devs: Record<number, string>;
+  events: [number, number, number, number, number, number, number, string | null, string | null, number | null][];
+  dropped: number;
 }
 
 /** The part of a vitest task (or test context) we need: `{ task }` from the test function's

@@ -1,7 +1,7 @@
 // Code blocks coloured for the terminal. highlight.js (pinned in package.json; see
 // grader/README.md for why) turns TypeScript, C and shell into classed <span>s; here the spans
-// become ANSI colours, one line at a time so each line can carry its own prefix. A browser view
-// can use the same highlighter with its stylesheet.
+// become ANSI colours, one line at a time so each line can carry its own prefix. The browser
+// view (grader/web/render.ts) uses the same spans as they are, with highlight.js's stylesheet.
 import { createRequire } from 'node:module';
 import type { HLJSApi, LanguageFn } from 'highlight.js';
 
@@ -30,6 +30,11 @@ export function code_language(info: string): string | undefined {
 }
 
 const ENTITY: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&#x27;': "'", '&#39;': "'" };
+
+/** `code` as highlight.js's classed HTML (escaped; for the web pages). */
+export function highlight_html(code: string, lang: string): string {
+  return highlighter().highlight(code, { language: lang, ignoreIllegals: true }).value;
+}
 
 /** `code` as lines of ANSI-coloured text (no trailing reset left open at a line's end). */
 export function highlight_lines(code: string, lang: string): string[] {

@@ -28,6 +28,8 @@ export interface ScreenState {
   /** 'graded in 84 ms · seed 0x5eed', or what the grader is doing before the first verdict. */
   status: string;
   notice: string;
+  /** the browser view's address, when `--web` serves it */
+  web?: string;
   next?: Exercise;
   cols: number;
   /** The terminal's height; the screen never takes more (Infinity: no limit). */
@@ -92,6 +94,7 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
   if (s.hint) add(hint_lines(s.hint, st, cols), 2, 2);
   if (s.status && v) add([cut(st.dim(` ${s.status}`), cols)], 0, 0);
   if (s.notice) add(wrap(st.yellow(s.notice), cols, ' ', '   '), 1, 4);
+  if (s.web) add([cut(st.dim(` in the browser: ${s.web}`), cols)], 0, 1);
   add(wrap(st.dim(`h hint · l lesson · d all failures · e exercises · n next · r rerun · q quit`), cols, ' ', ' '));
 
   return fit(parts, dmesg, s.rows, cols, st).map((l) => l + '\n').join('');

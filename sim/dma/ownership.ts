@@ -265,6 +265,13 @@ export class Ownership {
   sync(r: number, off: number, len: number, to_cpu: boolean): void {
     if (r === NONE || !this.r_live[r]) return;
     const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
+    this.sync_bytes(r, lo, hi, off, len, to_cpu);
+    if (this.r_lo[r] !== lo || this.r_hi[r] !== hi) {
+      M.trace.emit(M.clock.now, T.owner, this.r_dev[r]!, this.r_bus[r]!, this.r_lo[r]!, this.r_hi[r]!, this.r_size[r]!);
+    }
+  }
+
+  private sync_bytes(r: number, lo: number, hi: number, off: number, len: number, to_cpu: boolean): void {
     const end = Math.min(off + len, this.r_size[r]!);
     if (to_cpu) {
       if (lo >= hi) { this.r_lo[r] = off; this.r_hi[r] = end; }
@@ -334,9 +341,16 @@ export class Ownership {
       for (const r of recs) {
         if (seen.has(r)) continue;
         seen.add(r);
+        this.trace_cpu(r, phys, len, write, site);
         this.cpu_vs_record(r, phys, len, write, site);
       }
     }
+  }
+
+  /** The timeline's tick for a CPU access to record r's bytes (the trace coalesces a loop's). */
+  private trace_cpu(r: number, phys: number, len: number, write: boolean, site: Site): void {
+    const p = this.r_phys[r]!, a = Math.max(phys, p), b = Math.min(phys + len, p + this.r_size[r]!);
+    if (a < b) M.trace.cpu(M.clock.now, write, this.r_dev[r]!, this.r_bus[r]! + (a - p), b - a, this.r_bus[r]!, site);
   }
 
   private cpu_vs_record(r: number, phys: number, len: number, write: boolean, site: Site): void {
@@ -448,10 +462,13 @@ export class Ownership {
     }
     this.inflight.add(t);
     if (t.ranges.length) this.racing++;
+    M.trace.emit(M.clock.now, T.xfer_begin, dev.id, bus, len, write ? 1 : 0);
     return t;
   }
   end(t: InFlight): void {
-    if (this.inflight.delete(t) && t.ranges.length) this.racing--;
+    if (!this.inflight.delete(t)) return;
+    if (t.ranges.length) this.racing--;
+    M.trace.emit(M.clock.now, T.xfer_end, t.dev.id, t.bus, t.len, t.write ? 1 : 0);
   }
 
   /** The master moved [bus, bus+len): the bytes of its transfers up to there are done. */

@@ -1,13 +1,42 @@
 // The event trace (like include/trace/events/dma.h and friends): every DMA operation, device
 // access and interrupt, with its virtual timestamp, in a ring. Stored as numbers in typed
-// arrays and formatted only when someone reads it, so tracing costs a few stores.
+// arrays and formatted only when someone reads it, so tracing costs a few stores. dmalab adds
+// events the kernel has no tracepoint for (CPU accesses to mapped memory, ownership changes,
+// declared transfers): they are for the browser's timeline (dump()), never printed by tail().
 import { llx } from '../lib/vsprintf.ts';
+import { resolve_site, type Site } from './site.ts';
 
 export const enum T {
   dma_map, dma_unmap, dma_sync_cpu, dma_sync_dev, dma_alloc, dma_free, dma_map_sg, dma_unmap_sg,
   dma_sync_sg_cpu, dma_sync_sg_dev, swiotlb_bounced, mmio_read, mmio_write, irq_entry, irq_exit,
   dev_read, dev_write, iommu_map, iommu_unmap, iommu_fault, dma_pool_alloc, dma_pool_free,
   note, dma_desc,
+  // dmalab's own, for the timeline only (not in tail()):
+  /** CPU loads/stores into a mapped buffer, one event per run of them from one call site:
+   *  a: bus address of the first byte, b: bytes spanned, c: how many, e: the mapping's bus address */
+  cpu_read, cpu_write,
+  /** who owns a streaming mapping now: a: its bus address, [b, c): the CPU-owned bytes, e: size */
+  owner,
+  /** a device model declared a transfer (begin) and ended it: a: bus, b: length, c: 1 if it writes */
+  xfer_begin, xfer_end,
+}
+
+/** T's names, by value (the timeline reads events by these). */
+export const KIND_NAMES = ['dma_map', 'dma_unmap', 'dma_sync_cpu', 'dma_sync_dev', 'dma_alloc', 'dma_free', 'dma_map_sg',
+  'dma_unmap_sg', 'dma_sync_sg_cpu', 'dma_sync_sg_dev', 'swiotlb_bounced', 'mmio_read', 'mmio_write', 'irq_entry',
+  'irq_exit', 'dev_read', 'dev_write', 'iommu_map', 'iommu_unmap', 'iommu_fault', 'dma_pool_alloc', 'dma_pool_free',
+  'note', 'dma_desc', 'cpu_read', 'cpu_write', 'owner', 'xfer_begin', 'xfer_end'] as const;
+const FIRST_OWN = T.cpu_read;
+
+/** Events as data, for the timeline: [t_ns, kind, dev, a, b, c, e, note, site, t_end_ns]. */
+export type TraceRow = [number, number, number, number, number, number, number, string | null, string | null, number | null];
+export interface TraceDump {
+  kinds: readonly string[];
+  /** device names by the events' dev (-1: none) */
+  devs: Record<number, string>;
+  events: TraceRow[];
+  /** events that happened before the first one here (the ring wrapped, or the dump was cut) */
+  dropped: number;
 }
 
 /** dmaengine descriptor state changes (T.dma_desc's `b`). */
@@ -26,6 +55,9 @@ export class Trace {
   private c = new Float64Array(N);
   private e = new Float64Array(N);
   private notes: (string | undefined)[] = new Array(N);
+  /** CPU accesses: the call site and the time of the last access a coalesced event covers. */
+  private sites: Site[] = new Array(N);
+  private t_end = new Float64Array(N);
   private head = 0;
   count = 0;
   enabled = true;
@@ -54,12 +86,50 @@ export class Trace {
     this.notes[i] = text;
   }
 
-  /** The last n events, oldest first, formatted like trace-cmd output. */
+  /** A CPU access to a mapped buffer. Accesses in a row from one call site to one mapping (a
+   *  loop filling a buffer) stay one event: its span grows, its count and end time move on. */
+  cpu(now: number, write: boolean, dev: number, bus: number, len: number, map_bus: number, site: Site): void {
+    if (!this.enabled) return;
+    const kind = write ? T.cpu_write : T.cpu_read;
+    const p = (this.head - 1) & (N - 1);
+    if (this.count && this.k[p] === kind && this.d[p] === dev && this.e[p] === map_bus && this.sites[p] === site) {
+      const lo = Math.min(this.a[p]!, bus), hi = Math.max(this.a[p]! + this.b[p]!, bus + len);
+      this.a[p] = lo; this.b[p] = hi - lo; this.c[p] = this.c[p]! + 1; this.t_end[p] = now;
+      return;
+    }
+    const i = this.head;
+    this.emit(now, kind, dev, bus, len, 1, map_bus);
+    this.sites[i] = site;
+    this.t_end[i] = now;
+  }
+
+  /** The last n events, oldest first, formatted like trace-cmd output (the kernel's events only). */
   tail(n = 20): string[] {
-    const have = Math.min(this.count, N, n);
     const out: string[] = [];
-    for (let j = have; j > 0; j--) out.push(this.format((this.head - j + N) & (N - 1)));
-    return out;
+    for (let j = 1; j <= Math.min(this.count, N) && out.length < n; j++) {
+      const i = (this.head - j + N) & (N - 1);
+      if (this.k[i]! < FIRST_OWN) out.push(this.format(i));
+    }
+    return out.reverse();
+  }
+
+  /** The last n events as data (the browser's timeline), oldest first. */
+  dump(n = 2000): TraceDump {
+    const have = Math.min(this.count, N, n);
+    const events: TraceRow[] = [];
+    const devs: Record<number, string> = {};
+    for (let j = have; j > 0; j--) {
+      const i = (this.head - j + N) & (N - 1);
+      const d = this.d[i]!;
+      if (d >= 0 && !(d in devs)) devs[d] = this.dev_name(d);
+      const k = this.k[i]!;
+      const cpu = k === T.cpu_read || k === T.cpu_write;
+      const c = cpu ? resolve_site(this.sites[i]!) : null;
+      const named = k === T.note || k === T.irq_entry || k === T.dma_desc;
+      events.push([this.t[i]!, k, d, this.a[i]!, this.b[i]!, this.c[i]!, this.e[i]!, named ? this.notes[i] ?? null : null,
+        c ? `${c.file}:${c.line}:${c.col} ${c.fn}` : null, cpu ? this.t_end[i]! : null]);
+    }
+    return { kinds: KIND_NAMES, devs, events, dropped: this.count - have };
   }
 
   private format(i: number): string {

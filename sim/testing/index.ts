@@ -22,6 +22,7 @@ import type { PlatformModel } from '../hw/platform.ts';
 import { Dmac, type DmacOptions } from '../hw/dmac.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
+import type { TraceDump } from '../kernel/trace.ts';
 
 export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
@@ -218,9 +219,16 @@ export interface TestReport {
   diagnostics: { code: string; origin: string; lines: string[]; sites: { label: string; file: string; line: number; col: number; fn: string }[]; lesson: string; time_ns: number; count: number }[];
   dmesg: string[];
   trace: string[];
+  events?: TraceDump;
   data?: string[];
   lesson?: string;
 }
+
+/** The last n trace events as data, for the grader's timeline (a failing test attaches them). */
+export function trace_events(n = 2000): TraceDump {
+  return M.trace.dump(n);
+}
+export type { TraceDump };
 
 export function report(data: string[] = [], lesson?: string, dmesg_tail = 40, trace_tail = 20): TestReport {
   const m = M;

@@ -206,13 +206,19 @@ export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
   const allow = new Set<string>(opts.allow ?? []);
   const problems = report.diagnostics.filter((d) => !allow.has(d.code));
   const failed = !!stopped || problems.length > 0;
-  if (failed) report.lesson = lesson_for(problems, opts.lesson);
+  if (failed) {
+    report.lesson = lesson_for(problems, opts.lesson);
+    report.events = sim.trace_events(EVENTS);
+  }
   attach_report(ctx, report);
   // One line: the grader prints each diagnostic in full under it. It counts and names every
   // diagnostic listed, those the test expected too (they are printed with the rest).
   if (failed) expect.fail(summary(stopped, r.shape, r.m.seed, report.diagnostics, allow));
   return r;
 }
+
+/** The trace events a failing test attaches for the browser's timeline: the last this many. */
+const EVENTS = 2000;
 
 /** Codes reported in a run (for tests that expect a particular diagnostic). */
 export function codes_of(r: Run): string[] {
@@ -250,6 +256,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
   if (stopped) {
     const report = counting.report();
     report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
+    report.events = sim.trace_events(EVENTS);
     attach_report(ctx, report);
     expect.fail(summary(stopped, counting.shape, counting.m.seed, report.diagnostics, allow));
   }
@@ -277,6 +284,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
         });
       }
       report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
+      report.events = r.m.trace.dump(EVENTS);
       attach_report(ctx, report);
       const inj = r.m.faults.injected;
       const at = inj ? sim.site_where(inj.site) : '';
