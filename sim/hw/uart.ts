@@ -257,7 +257,6 @@ export class Uart implements PlatformModel, DmaRequester {
     if (!Number.isFinite(t)) return;
     const c = this.tx.shift()!;
     if (this.tx.length <= this.tx_level()) this.ris |= UART_TXIS;
-    this.update();
     this.tx_ev = M.clock.schedule(t, () => {
       this.tx_ev = null;
       if (this.cr & UART_CR_LBE) this.receive(c);
@@ -267,6 +266,8 @@ export class Uart implements PlatformModel, DmaRequester {
       }
       this.tx_kick();
     }, 'uart tx');
+    // Last: the interrupt this raises may run the driver's handler at once, which writes DR.
+    this.update();
   }
 
   /** @internal the far end's transmitter: its next character arrives one character time on. */

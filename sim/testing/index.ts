@@ -21,6 +21,7 @@ import { platform_bind, platform_unbind, platform_driver_register, platform_driv
 import type { PlatformModel } from '../hw/platform.ts';
 import { Dmac, type DmacOptions } from '../hw/dmac.ts';
 import { Uart, UartRemote, type UartOptions } from '../hw/uart.ts';
+import { I2s, I2sCodec } from '../hw/i2s.ts';
 import type { DmaRequester, DmaRequestSink } from '../hw/dmareq.ts';
 import type { device_node } from '../of/base.ts';
 import type { device } from '../base/device.ts';
@@ -149,6 +150,29 @@ export function plug_uart(dmac: DmaWiring['dmac'] | null = null, o: { rx?: numbe
   const uart = new Uart(o.uart);
   const wiring = dmac ? { dmac, lines: { rx: o.rx ?? 0, tx: o.tx ?? 1 } } : null;
   return { pdev: plug_dma_peripheral(uart, wiring, o.node), uart };
+}
+
+export { I2s, I2sCodec };
+/** Plug the audio serializer (sim/hw/i2s.ts) with its tx and rx requests on the controller's
+ *  lines (default 2 and 3), or without DMA when `dmac` is null. */
+export function plug_i2s(dmac: DmaWiring['dmac'] | null = null, o: { tx?: number; rx?: number; node?: DtNode } = {}):
+  { pdev: platform_device; i2s: I2s } {
+  const i2s = new I2s();
+  const wiring = dmac ? { dmac, lines: { tx: o.tx ?? 2, rx: o.rx ?? 3 } } : null;
+  return { pdev: plug_dma_peripheral(i2s, wiring, o.node), i2s };
+}
+
+/** A described device with no hardware of its own (no registers, no interrupt): a node whose
+ *  driver only uses other devices' services, a DMA_MEMCPY client for one. */
+class NodeOnly implements PlatformModel {
+  readonly regions = [];
+  readonly irqs = 0;
+  constructor(readonly name: string, readonly compatible: string[]) {}
+  attach(): void {}
+}
+/** Plug such a node ('dma-copy', compatible 'dmalab,dma-copy' by default). */
+export function plug_node(name = 'dma-copy', compatible = ['dmalab,dma-copy'], node: DtNode = {}): platform_device {
+  return of_platform_plug(new NodeOnly(name, compatible), node);
 }
 
 /** platform_driver_register (module load), or a module_platform_driver()'s init. */
