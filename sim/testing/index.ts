@@ -22,6 +22,9 @@ import { platform_bind, platform_unbind, platform_driver_register, platform_driv
   type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
 import type { PlatformModel } from '../hw/platform.ts';
 import { Dmac, type DmacOptions } from '../hw/dmac.ts';
+import { Uart, UartRemote, type UartOptions } from '../hw/uart.ts';
+import type { DmaRequester, DmaRequestSink } from '../hw/dmareq.ts';
+import type { device_node } from '../of/base.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
@@ -122,6 +125,41 @@ export function plug_dmac(o: DmacOptions = {}, node: DtNode = {}): { pdev: platf
   const hw = new Dmac(o);
   return { pdev: of_platform_plug(hw, { '#dma-cells': 1, ...node }), hw };
 }
+
+/** A peripheral's DMA wiring: the controller (plug_dmac's result, or a node described but
+ *  never probed) and, per dma-name, the request line its output drives. */
+export interface DmaWiring {
+  dmac: { pdev: platform_device | device_node; hw?: DmaRequestSink | null };
+  lines: Record<string, number>;
+}
+
+/** Plug a peripheral with DMA request outputs: each named output wired to its controller line,
+ *  and the node's "dmas" / "dma-names" saying the same (unless `node` gives its own). Without
+ *  wiring the node has no "dmas" at all: a client then finds no channel (-ENODEV). */
+export function plug_dma_peripheral(model: PlatformModel & DmaRequester, wiring: DmaWiring | null, node: DtNode = {}): platform_device {
+  if (wiring) {
+    const names = Object.keys(wiring.lines);
+    for (const n of names) {
+      const out = model.dma_requests[n];
+      if (!out) throw new Error(`${model.name} has no DMA request output '${n}'`);
+      if (wiring.dmac.hw) out.wire(wiring.dmac.hw, wiring.lines[n]!);
+    }
+    node = { dmas: names.map((n) => [wiring.dmac.pdev, wiring.lines[n]!] as [platform_device | device_node, number]), 'dma-names': names, ...node };
+  }
+  return of_platform_plug(model, node);
+}
+
+export { Uart, UartRemote };
+export type { UartOptions };
+/** Plug the UART (sim/hw/uart.ts) with its rx and tx requests on the controller's lines
+ *  (default 0 and 1), or without DMA when `dmac` is null. */
+export function plug_uart(dmac: DmaWiring['dmac'] | null = null, o: { rx?: number; tx?: number; node?: DtNode; uart?: UartOptions } = {}):
+  { pdev: platform_device; uart: Uart } {
+  const uart = new Uart(o.uart);
+  const wiring = dmac ? { dmac, lines: { rx: o.rx ?? 0, tx: o.tx ?? 1 } } : null;
+  return { pdev: plug_dma_peripheral(uart, wiring, o.node), uart };
+}
+
 /** platform_driver_register (module load), or a module_platform_driver()'s init. */
 export function load_platform(drv: platform_driver | platform_module): number {
   return 'init' in drv ? drv.init() : platform_driver_register(drv);
