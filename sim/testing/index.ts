@@ -12,6 +12,8 @@ import { Edu, type EduOptions } from '../hw/edu.ts';
 import { IrqGen } from '../hw/irqgen.ts';
 import { Sgblk } from '../hw/sgblk.ts';
 import { Cmdq } from '../hw/cmdq.ts';
+import { E1000 } from '../hw/e1000.ts';
+import { NetPeer } from '../hw/netpeer.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write, unchecked } from '../mm/access.ts';
@@ -27,7 +29,7 @@ import type { device_node } from '../of/base.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 
-export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq };
+export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq, E1000, NetPeer };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
@@ -71,6 +73,13 @@ export function plug_irqgen(slot = 7): { pdev: pci_dev; gen: IrqGen } {
 export function plug_cmdq(slot = 4): { pdev: pci_dev; cmdq: Cmdq } {
   const cmdq = new Cmdq();
   return { pdev: pci_plug(cmdq, slot), cmdq };
+}
+
+/** Plug the 82540EM of exercise 10 (slot 5, as QEMU's -device e1000 on a q35 with edu in 3)
+ *  with its link partner. */
+export function plug_e1000(slot = 5, peer = new NetPeer()): { pdev: pci_dev; nic: E1000; peer: NetPeer } {
+  const nic = new E1000(peer);
+  return { pdev: pci_plug(nic, slot), nic, peer };
 }
 
 /** The sizes of a device's live coherent allocations as dma-debug records them (a dma_pool's
