@@ -90,6 +90,8 @@ export class DriverCore {
     // Stack buffers live until the call returns.
     const stack = M.stacks.of(pid), sp = stack.sp;
     const sleeps = M.sched.irq_sleeps;
+    // The harness boundary is an ordering point both ways (sim/mm/order.ts).
+    M.order?.full();
     try {
       // An exception becomes an oops while the task is still current (its CPU: line).
       const value = M.sched.as_task({ comm, pid }, () => {
@@ -107,6 +109,7 @@ export class DriverCore {
       if (e instanceof KernelHalt) return { ok: false, halt: e.kind, error: e };
       throw e;
     } finally {
+      M.order?.full();
       stack.sp = sp;
       M.owner = saved;
       M.cur_dev = saved_dev;

@@ -146,6 +146,7 @@ export function coherent_cpu_view(dev: device, phys: number, order: number, site
     arch_dma_prep_coherent(phys, len);
     const area = dma_common_contiguous_remap(phys, order, PTE_UNCACHED, site);
     kernel_zero_phys(phys, len, false);
+    M.order?.mark(phys, len, true);
     return { vaddr: area.addr, area };
   }
   kernel_zero_phys(phys, len, true);
@@ -170,6 +171,7 @@ export function dma_direct_free(a: CoherentPages, cpu_addr: number, site: Site):
     M.diag.report('VFREE_INVALID', [`Trying to vfree() bad address (${px(cpu_addr)})`],
       { warn: warn_at('VFREE_BAD_ADDRESS'), sites: [['Freed at', site]], distinct: true });
   } else if (a.area) M.mmu.unmap_area(a.area);
+  if (a.area) M.order?.mark(a.phys, PAGE_SIZE << a.order, false);
   M.pages.free(a.phys / PAGE_SIZE);
 }
 

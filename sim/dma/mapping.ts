@@ -181,6 +181,8 @@ function sync_single(dev: device, addr: dma_addr_t, size: number, dir: number, t
   } finally {
     M.api_site = 0;
   }
+  // arm64's cache maintenance ends with a dsb: the store buffer drains, later loads wait.
+  M.order?.full();
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_cpu : T.dma_sync_dev, dev.id, addr, size, 0, dir);
   M.dbg.sync_single(dev, addr, size, dir, to_cpu, site);
   M.own.sync_range(dev, addr, size, to_cpu);
@@ -277,6 +279,7 @@ function sync_sg(dev: device, sg: scatterlist[] | scatterlist, nelems: number, d
   } finally {
     M.api_site = 0;
   }
+  M.order?.full();
   M.trace.emit(M.clock.now, to_cpu ? T.dma_sync_sg_cpu : T.dma_sync_sg_dev, dev.id, nelems, 0, 0, dir);
   M.dbg.sync_sg(dev, segs, nelems, dir, to_cpu, site);
   M.own.sync_sg(dev, segs, to_cpu);

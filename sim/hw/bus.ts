@@ -88,8 +88,10 @@ export function dma_describe(m: BusMaster, addr: bigint, bits: number): string {
   return m.dev ? hooks.describe(m.dev, addr, bits) : 'the driver gave it an address beyond them';
 }
 
-/** Device-side RAM access; a coherent master snoops (cleans, then drops, the CPU's lines). */
-function ram_op(phys: number, buf: Uint8Array, off: number, len: number, write: boolean, snoop: boolean): void {
+/** Device-side RAM access; a coherent master snoops (cleans, then drops, the CPU's lines). On
+ *  arm64 the CPU's stores to coherent memory may still be in its store buffer (sim/mm/order.ts). */
+function ram_op(m: BusMaster, bus: number, phys: number, buf: Uint8Array, off: number, len: number, write: boolean, snoop: boolean): void {
+  if (M.order) M.order.device_access(m, bus, phys, len, write);
   const c = M.cache;
   if (snoop && c) c.clean(phys, len);
   if (write) M.ram.write(phys, buf, off, len);
@@ -115,8 +117,8 @@ function mmio_op(hit: MmioHit, buf: Uint8Array, off: number, len: number, write:
 }
 
 /** Physical [phys, phys+len): RAM, or a register window; false if nothing answers. */
-function phys_op(dev: device, phys: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
-  if (M.ram.contains(phys, len)) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
+function phys_op(m: BusMaster, bus: number, dev: device, phys: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+  if (M.ram.contains(phys, len)) { ram_op(m, bus, phys, buf, off, len, write, dev.dma_coherent); return true; }
   return mmio_at(phys, buf, off, len, write);
 }
 function mmio_at(phys: number, buf: Uint8Array, off: number, len: number, write: boolean, hit = phys >= 0 ? M.mmio.decode(phys) : null): boolean {
@@ -143,7 +145,7 @@ export function dma_rw(m: BusMaster, addr: number, buf: Uint8Array, off: number,
       const n = Math.min(len, PG - (a % PG));
       const phys = M.iommu.translate(dev, a, write, m.bdf, m.devfn, started);
       // A fault aborts the rest of the transaction.
-      if (phys < 0 || !phys_op(dev, phys, buf, off, n, write)) {
+      if (phys < 0 || !phys_op(m, a, dev, phys, buf, off, n, write)) {
         if (!write) buf.fill(0xff, off, off + len);
         return false;
       }
@@ -157,7 +159,7 @@ export function dma_rw(m: BusMaster, addr: number, buf: Uint8Array, off: number,
   const phys = hit ? addr : addr - M.shape.bus_offset;
   hooks.access(dev, addr, len, write, started, phys);
   if (hit) { if (mmio_at(addr, buf, off, len, write, hit)) return true; }
-  else if (addr >= 0 && M.ram.contains(phys, len)) { ram_op(phys, buf, off, len, write, dev.dma_coherent); return true; }
+  else if (addr >= 0 && M.ram.contains(phys, len)) { ram_op(m, addr, phys, buf, off, len, write, dev.dma_coherent); return true; }
   // Nothing answers at that bus address: a master abort. Reads return all ones.
   M.printk(3, `dmalab: ${dev.init_name}: DMA ${write ? 'write' : 'read'} at bus address 0x${x016(addr)} reaches no memory (master abort)`);
   if (!write) buf.fill(0xff, off, off + len);

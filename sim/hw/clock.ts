@@ -17,6 +17,8 @@ export class Clock {
   private heap: Event[] = [];
   private seq = 0;
   private running = 0;
+  /** Runs before every event: time has passed, so the CPU's store buffer has drained. */
+  on_event: (() => void) | null = null;
 
   schedule(delay_ns: number, fn: () => void, what = ''): Event {
     const ev: Event = { at: this.now + Math.max(0, delay_ns), seq: this.seq++, fn, live: true, what };
@@ -75,6 +77,7 @@ export class Clock {
         const ev = this.pop();
         if (!ev.live) continue;
         if (ev.at > this.now) this.now = ev.at;
+        if (this.on_event) this.on_event();
         ev.fn();
       }
     } finally {

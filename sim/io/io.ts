@@ -1,7 +1,10 @@
-// MMIO (arch/x86/include/asm/io.h, lib/iomap.c, arch/*/mm/ioremap.c): ioremap gives the CPU a
-// virtual address for a device's registers; readl/writel reach the device model's register
-// handlers through it. A read costs 100 ns of virtual time (devices progress while a driver
-// polls); a device whose memory decoding is off answers all ones.
+// MMIO (arch/x86/include/asm/io.h, arch/arm64/include/asm/io.h, lib/iomap.c, arch/*/mm/ioremap.c):
+// ioremap gives the CPU a virtual address for a device's registers; readl/writel reach the
+// device model's register handlers through it. A read costs 100 ns of virtual time (devices
+// progress while a driver polls); a device whose memory decoding is off answers all ones. On
+// arm64 the plain accessors order (writel() is __iowmb() then the relaxed write: the store
+// buffer drains first; readl() ends with __iormb(): a load ordering point), the _relaxed ones do
+// not (sim/mm/order.ts); on x86 both are the same.
 import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
 import { T } from '../kernel/trace.ts';
@@ -73,7 +76,7 @@ function decode(addr: iomem, size: number, write: boolean, entry: Function) {
   return null;
 }
 
-function mmio_read(addr: iomem, size: number, entry: Function): number {
+function mmio_read(addr: iomem, size: number, entry: Function, ordered = false): number {
   if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) check_int(entry.name, 'addr', addr, IOMEM);
   const c = M.clock;
   c.advance_to(c.now + READ_NS);
@@ -88,11 +91,13 @@ function mmio_read(addr: iomem, size: number, entry: Function): number {
     return ones;
   }
   const v = hit.model.read(hit.off, size);
+  if (ordered) M.order?.point();
   M.trace.emit(c.now, T.mmio_read, hit.fn.dev ? hit.fn.dev.id : -1, hit.off, size, v, hit.bar);
   return v;
 }
 
-function mmio_write(addr: iomem, size: number, v: number, entry: Function): void {
+function mmio_write(addr: iomem, size: number, v: number, entry: Function, ordered = false): void {
+  if (ordered) M.order?.drain();
   if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) check_int(entry.name, 'addr', addr, IOMEM);
   const c = M.clock;
   c.advance_to(c.now + WRITE_NS);
@@ -116,19 +121,18 @@ function disabled(fn: MmioOwner, entry: Function): void {
   ], { sites: [['Accessed at', take_site(entry)]] });
 }
 
-// The accessors. On x86 and arm64 the plain and _relaxed forms differ only in ordering, which
-// this single-CPU machine does not reorder.
-export function readb(addr: iomem): number { return mmio_read(addr, 1, readb); }
-export function readw(addr: iomem): number { return mmio_read(addr, 2, readw); }
-export function readl(addr: iomem): number { return mmio_read(addr, 4, readl); }
+// The accessors. The plain and _relaxed forms differ only in ordering (see the top).
+export function readb(addr: iomem): number { return mmio_read(addr, 1, readb, true); }
+export function readw(addr: iomem): number { return mmio_read(addr, 2, readw, true); }
+export function readl(addr: iomem): number { return mmio_read(addr, 4, readl, true); }
 /** readq(): 64-bit read. Values above 2^53 lose precision; all ones comes back as -1. */
-export function readq(addr: iomem): number { return mmio_read(addr, 8, readq); }
-export function writeb(v: number, addr: iomem): void { mmio_write(addr, 1, v & 0xff, writeb); }
-export function writew(v: number, addr: iomem): void { mmio_write(addr, 2, v & 0xffff, writew); }
-export function writel(v: number, addr: iomem): void { mmio_write(addr, 4, v >>> 0, writel); }
+export function readq(addr: iomem): number { return mmio_read(addr, 8, readq, true); }
+export function writeb(v: number, addr: iomem): void { mmio_write(addr, 1, v & 0xff, writeb, true); }
+export function writew(v: number, addr: iomem): void { mmio_write(addr, 2, v & 0xffff, writew, true); }
+export function writel(v: number, addr: iomem): void { mmio_write(addr, 4, v >>> 0, writel, true); }
 export function writeq(v: number | bigint, addr: iomem): void {
   const u = typeof v === 'bigint' ? BigInt.asUintN(64, v) : 0n;
-  mmio_write(addr, 8, typeof v === 'bigint' ? (u === 0xffffffffffffffffn ? -1 : Number(u)) : v, writeq);
+  mmio_write(addr, 8, typeof v === 'bigint' ? (u === 0xffffffffffffffffn ? -1 : Number(u)) : v, writeq, true);
 }
 export function readb_relaxed(addr: iomem): number { return mmio_read(addr, 1, readb_relaxed); }
 export function readw_relaxed(addr: iomem): number { return mmio_read(addr, 2, readw_relaxed); }
@@ -138,17 +142,17 @@ export function writeb_relaxed(v: number, addr: iomem): void { mmio_write(addr, 
 export function writew_relaxed(v: number, addr: iomem): void { mmio_write(addr, 2, v & 0xffff, writew_relaxed); }
 export function writel_relaxed(v: number, addr: iomem): void { mmio_write(addr, 4, v >>> 0, writel_relaxed); }
 export function writeq_relaxed(v: number, addr: iomem): void { mmio_write(addr, 8, v, writeq_relaxed); }
-export function ioread8(addr: iomem): number { return mmio_read(addr, 1, ioread8); }
-export function ioread16(addr: iomem): number { return mmio_read(addr, 2, ioread16); }
-export function ioread32(addr: iomem): number { return mmio_read(addr, 4, ioread32); }
-export function ioread64(addr: iomem): number { return mmio_read(addr, 8, ioread64); }
-export function iowrite8(v: number, addr: iomem): void { mmio_write(addr, 1, v & 0xff, iowrite8); }
-export function iowrite16(v: number, addr: iomem): void { mmio_write(addr, 2, v & 0xffff, iowrite16); }
-export function iowrite32(v: number, addr: iomem): void { mmio_write(addr, 4, v >>> 0, iowrite32); }
-export function iowrite64(v: number, addr: iomem): void { mmio_write(addr, 8, v, iowrite64); }
+export function ioread8(addr: iomem): number { return mmio_read(addr, 1, ioread8, true); }
+export function ioread16(addr: iomem): number { return mmio_read(addr, 2, ioread16, true); }
+export function ioread32(addr: iomem): number { return mmio_read(addr, 4, ioread32, true); }
+export function ioread64(addr: iomem): number { return mmio_read(addr, 8, ioread64, true); }
+export function iowrite8(v: number, addr: iomem): void { mmio_write(addr, 1, v & 0xff, iowrite8, true); }
+export function iowrite16(v: number, addr: iomem): void { mmio_write(addr, 2, v & 0xffff, iowrite16, true); }
+export function iowrite32(v: number, addr: iomem): void { mmio_write(addr, 4, v >>> 0, iowrite32, true); }
+export function iowrite64(v: number, addr: iomem): void { mmio_write(addr, 8, v, iowrite64, true); }
 export function lo_hi_writeq(v: number, addr: iomem): void {
-  mmio_write(addr, 4, v >>> 0, lo_hi_writeq);
-  mmio_write(addr + 4, 4, Math.floor(v / 4294967296) >>> 0, lo_hi_writeq);
+  mmio_write(addr, 4, v >>> 0, lo_hi_writeq, true);
+  mmio_write(addr + 4, 4, Math.floor(v / 4294967296) >>> 0, lo_hi_writeq, true);
 }
 
 /** memcpy_fromio(dst, src, n): dst is kernel memory, src is MMIO. */

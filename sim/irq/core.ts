@@ -139,6 +139,8 @@ export class IrqCore {
       let handled = false;
       const threads: IrqAction[] = [];
       d.in_progress = true;
+      // Exception entry: the handler's loads are not performed before the interrupt was taken.
+      M.order?.point();
       s.preempt += HARDIRQ_OFFSET;
       s.irq_off++;
       const busy = s.enter_busy();

@@ -8,7 +8,7 @@ export interface CodeInfo { origin: Origin; lesson: string; what: string }
 const L = (n: string, anchor: string) => `lessons/${n}.md#${anchor}`;
 const L01 = '01-mmio-and-probe', L02 = '02-dma-addresses', L03 = '03-coherent-dma',
   L04 = '04-streaming-dma', L05 = '05-sync-and-ownership', L06 = '06-what-you-can-map',
-  L07 = '07-scatter-gather', L08 = '08-bounce-and-iommu', L09 = '09-dma-pools';
+  L07 = '07-scatter-gather', L08 = '08-bounce-and-iommu', L09 = '09-dma-pools', L10 = '10-nic-rings';
 
 export const CODES = {
   // kernel/dma/debug.c (reference/dma-mapping.md §4.7)
@@ -82,6 +82,8 @@ export const CODES = {
   KFREE_MAPPED: { origin: 'dmalab', lesson: L(L04, 'unmapping'), what: 'freed memory that is still mapped for DMA' },
   DMA_SMALL_COHERENT_ALLOCS: { origin: 'dmalab', lesson: L(L09, 'why-not-dma_alloc_coherent-per-descriptor'), what: 'many small coherent allocations live at once, each taking a page: a dma_pool is the allocator for them' },
   DMA_POOL_BAD_FREE: { origin: 'dmalab', lesson: L(L09, 'freeing-blocks'), what: 'dma_pool_free of a block with a CPU address that does not match its handle, or freed twice' },
+  DMA_STORE_REORDERED: { origin: 'dmalab', lesson: L(L10, 'the-store-side-before-the-doorbell'), what: 'the device used a descriptor while the CPU\'s store to it was still in its store buffer (no dma_wmb() before a relaxed doorbell or an ownership store)' },
+  DMA_LOAD_REORDERED: { origin: 'dmalab', lesson: L(L10, 'the-load-side-after-dd'), what: 'the CPU used a descriptor field older than the ownership bit it had read (no dma_rmb() after reading DD)' },
   DMA_MAP_STATIC: { origin: 'dmalab', lesson: L(L06, 'static-and-rodata'), what: 'maps static or read-only data of the driver image' },
   // 6.1.192 maps RAM through dma_map_resource() silently; newer dma-debug reports it.
   DMA_MAP_RESOURCE_RAM: { origin: 'dmalab', lesson: L(L06, 'what-memory-can-be-mapped'), what: 'dma_map_resource of RAM' },

@@ -20,6 +20,7 @@ import { Slab } from '../mm/slab.ts';
 import { KImage, ModuleSpace } from '../mm/kimage.ts';
 import { Stacks } from '../mm/stack.ts';
 import { Ownership } from '../dma/ownership.ts';
+import { MemoryOrder } from '../mm/order.ts';
 import { DmaDebug } from '../dma/debug.ts';
 import { Swiotlb } from '../dma/swiotlb.ts';
 import { IommuHw } from '../hw/iommu.ts';
@@ -92,8 +93,8 @@ export class Machine {
   readonly devices: device[] = [];
   /** The driver whose code is running (for leak attribution); 0 = none. */
   owner = 0;
-  /** Memory barriers executed (asm/barrier.h), for device models that check ordering. */
-  barriers = 0;
+  /** The weak ordering of CPU accesses to coherent memory (sim/mm/order.ts): arm64 only. */
+  readonly order: MemoryOrder | null;
   /** The device that driver code is running for (probe, remove, a harness call), if known. */
   cur_dev: device | null = null;
   /** The DMA API call a backend is working for, so a report from deep inside it (swiotlb's
@@ -126,6 +127,8 @@ export class Machine {
     this.kimage = new KImage(this.shape);
     this.modspace = new ModuleSpace(this.shape, this.mmu);
     this.pages.reserve(this.shape.kimage_phys, 16 << 20, PageKind.KIMAGE);
+    this.order = this.shape.arch === 'arm64' ? new MemoryOrder(new Rng(this.seed ^ 0x0bde7), this.shape.ram_base, this.shape.ram_size) : null;
+    if (this.order) { const o = this.order; this.clock.on_event = () => o.full(); }
     this.own = new Ownership();
     this.dbg = new DmaDebug();
     const sw = this.shape.swiotlb;

@@ -25,8 +25,11 @@ function lock(l: spinlock_t, entry: Function): void {
   }
   l.locked = true;
   M.sched.preempt++;
+  // Acquire, release: ordering points of the weak-ordering model (sim/mm/order.ts).
+  M.order?.point();
 }
 function unlock(l: spinlock_t): void {
+  M.order?.drain();
   l.locked = false;
   if (M.sched.preempt > 0) M.sched.preempt--;
 }

@@ -1,6 +1,7 @@
 // Every CPU load and store a driver makes: translate the virtual address (MMU), check who owns
 // the memory (a device-owned DMA buffer is off limits), then go through the cache model on a
-// non-coherent machine or straight to RAM on a coherent one. A bad address is an oops.
+// non-coherent machine or straight to RAM on a coherent one; on arm64, coherent memory (mapped
+// uncached) goes through the weak-ordering model (order.ts). A bad address is an oops.
 import { M } from '../kernel/machine.ts';
 import { die, check_int, ADDR, LEN } from '../kernel/die.ts';
 import { take_site, type Site } from '../kernel/site.ts';
@@ -107,6 +108,7 @@ export function cpu_read(v: number, dst: Uint8Array, off: number, len: number, e
   for (const s of segments(v, len, R, entry)) {
     check(s.phys, s.len, R, entry, v + off - off0);
     if (s.cached) M.cache!.read(s.phys, dst, off, s.len);
+    else if (M.order !== null && M.order.coherent(s.phys)) M.order.cpu_read(s.phys, dst, off, s.len, v + off - off0, entry);
     else M.ram.read(s.phys, dst, off, s.len);
     off += s.len;
   }
@@ -120,6 +122,7 @@ export function cpu_write(v: number, src: Uint8Array, off: number, len: number, 
   for (const s of segments(v, len, W, entry)) {
     check(s.phys, s.len, W, entry, v + off - off0);
     if (s.cached) M.cache!.write(s.phys, src, off, s.len);
+    else if (M.order !== null && M.order.coherent(s.phys)) M.order.cpu_write(s.phys, src, off, s.len, entry);
     else M.ram.write(s.phys, src, off, s.len);
     off += s.len;
   }
@@ -133,6 +136,7 @@ export function cpu_fill(v: number, value: number, len: number, entry: Function)
   for (const s of segments(v, len, W, entry)) {
     check(s.phys, s.len, W, entry, at);
     if (s.cached) M.cache!.fill_bytes(s.phys, value & 0xff, s.len);
+    else if (M.order !== null && M.order.coherent(s.phys)) M.order.cpu_fill(s.phys, value & 0xff, s.len, entry);
     else M.ram.fill(s.phys, value & 0xff, s.len);
     at += s.len;
   }

@@ -63,8 +63,9 @@ export function of_platform_plug(model: PlatformModel, d: DtNode = {}): platform
   const hw = platform_hw_add(model, d.reg);
   const name = d.name ?? model.name;
   const np = make_node(name, { compatible: model.compatible, ...d }, hw.base, hw.irq);
-  // of_device_make_bus_id(): "<unit address>.<node name>".
-  const dev = new_device(`${hw.base[0]!.toString(16)}.${name}`, platform_bus_type, false);
+  // of_device_make_bus_id(): "<unit address>.<node name>", or the node name alone for a node
+  // without registers (a client of other hardware, as a DMA_MEMCPY user can be).
+  const dev = new_device(hw.base.length ? `${hw.base[0]!.toString(16)}.${name}` : name, platform_bus_type, false);
   const res: resource[] = [
     ...hw.base.map((b, i): resource => ({ start: b, end: b + model.regions[i]!.size - 1, flags: IORESOURCE_MEM, name: np.full_name })),
     ...hw.irq.map((n): resource => ({ start: n, end: n, flags: IORESOURCE_IRQ, name: np.full_name })),

@@ -12,6 +12,8 @@ import { Edu, type EduOptions } from '../hw/edu.ts';
 import { IrqGen } from '../hw/irqgen.ts';
 import { Sgblk } from '../hw/sgblk.ts';
 import { Cmdq } from '../hw/cmdq.ts';
+import { E1000 } from '../hw/e1000.ts';
+import { NetPeer } from '../hw/netpeer.ts';
 import { pci_plug, pci_bind, pci_unbind, pci_register_driver, pci_unregister_driver, type pci_dev, type pci_driver } from '../pci/pci.ts';
 import type { PciModel } from '../hw/pci.ts';
 import { cpu_read, cpu_write, unchecked } from '../mm/access.ts';
@@ -20,11 +22,15 @@ import { platform_bind, platform_unbind, platform_driver_register, platform_driv
   type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
 import type { PlatformModel } from '../hw/platform.ts';
 import { Dmac, type DmacOptions } from '../hw/dmac.ts';
+import { Uart, UartRemote, type UartOptions } from '../hw/uart.ts';
+import { I2s, I2sCodec } from '../hw/i2s.ts';
+import type { DmaRequester, DmaRequestSink } from '../hw/dmareq.ts';
+import type { device_node } from '../of/base.ts';
 import type { device } from '../base/device.ts';
 import type { FaultKind, FaultPoint } from '../kernel/fault.ts';
 import type { TraceDump } from '../kernel/trace.ts';
 
-export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq };
+export { Machine, M, SHAPES, Edu, IrqGen, Sgblk, Cmdq, E1000, NetPeer };
 export type { MachineOptions, ShapeName, Diagnostic, Code, pci_dev, pci_driver, Outcome, FaultKind, FaultPoint };
 export type { platform_device, platform_driver, platform_module, PlatformModel, DtNode };
 export { site_str };
@@ -68,6 +74,13 @@ export function plug_irqgen(slot = 7): { pdev: pci_dev; gen: IrqGen } {
 export function plug_cmdq(slot = 4): { pdev: pci_dev; cmdq: Cmdq } {
   const cmdq = new Cmdq();
   return { pdev: pci_plug(cmdq, slot), cmdq };
+}
+
+/** Plug the 82540EM of exercise 10 (slot 5, as QEMU's -device e1000 on a q35 with edu in 3)
+ *  with its link partner. */
+export function plug_e1000(slot = 5, peer = new NetPeer()): { pdev: pci_dev; nic: E1000; peer: NetPeer } {
+  const nic = new E1000(peer);
+  return { pdev: pci_plug(nic, slot), nic, peer };
 }
 
 /** The sizes of a device's live coherent allocations as dma-debug records them (a dma_pool's
@@ -114,6 +127,64 @@ export function plug_dmac(o: DmacOptions = {}, node: DtNode = {}): { pdev: platf
   const hw = new Dmac(o);
   return { pdev: of_platform_plug(hw, { '#dma-cells': 1, ...node }), hw };
 }
+
+/** A peripheral's DMA wiring: the controller (plug_dmac's result, or a node described but
+ *  never probed) and, per dma-name, the request line its output drives. */
+export interface DmaWiring {
+  dmac: { pdev: platform_device | device_node; hw?: DmaRequestSink | null };
+  lines: Record<string, number>;
+}
+
+/** Plug a peripheral with DMA request outputs: each named output wired to its controller line,
+ *  and the node's "dmas" / "dma-names" saying the same (unless `node` gives its own). Without
+ *  wiring the node has no "dmas" at all: a client then finds no channel (-ENODEV). */
+export function plug_dma_peripheral(model: PlatformModel & DmaRequester, wiring: DmaWiring | null, node: DtNode = {}): platform_device {
+  if (wiring) {
+    const names = Object.keys(wiring.lines);
+    for (const n of names) {
+      const out = model.dma_requests[n];
+      if (!out) throw new Error(`${model.name} has no DMA request output '${n}'`);
+      if (wiring.dmac.hw) out.wire(wiring.dmac.hw, wiring.lines[n]!);
+    }
+    node = { dmas: names.map((n) => [wiring.dmac.pdev, wiring.lines[n]!] as [platform_device | device_node, number]), 'dma-names': names, ...node };
+  }
+  return of_platform_plug(model, node);
+}
+
+export { Uart, UartRemote };
+export type { UartOptions };
+/** Plug the UART (sim/hw/uart.ts) with its rx and tx requests on the controller's lines
+ *  (default 0 and 1), or without DMA when `dmac` is null. */
+export function plug_uart(dmac: DmaWiring['dmac'] | null = null, o: { rx?: number; tx?: number; node?: DtNode; uart?: UartOptions } = {}):
+  { pdev: platform_device; uart: Uart } {
+  const uart = new Uart(o.uart);
+  const wiring = dmac ? { dmac, lines: { rx: o.rx ?? 0, tx: o.tx ?? 1 } } : null;
+  return { pdev: plug_dma_peripheral(uart, wiring, o.node), uart };
+}
+
+export { I2s, I2sCodec };
+/** Plug the audio serializer (sim/hw/i2s.ts) with its tx and rx requests on the controller's
+ *  lines (default 2 and 3), or without DMA when `dmac` is null. */
+export function plug_i2s(dmac: DmaWiring['dmac'] | null = null, o: { tx?: number; rx?: number; node?: DtNode } = {}):
+  { pdev: platform_device; i2s: I2s } {
+  const i2s = new I2s();
+  const wiring = dmac ? { dmac, lines: { tx: o.tx ?? 2, rx: o.rx ?? 3 } } : null;
+  return { pdev: plug_dma_peripheral(i2s, wiring, o.node), i2s };
+}
+
+/** A described device with no hardware of its own (no registers, no interrupt): a node whose
+ *  driver only uses other devices' services, a DMA_MEMCPY client for one. */
+class NodeOnly implements PlatformModel {
+  readonly regions = [];
+  readonly irqs = 0;
+  constructor(readonly name: string, readonly compatible: string[]) {}
+  attach(): void {}
+}
+/** Plug such a node ('dma-copy', compatible 'dmalab,dma-copy' by default). */
+export function plug_node(name = 'dma-copy', compatible = ['dmalab,dma-copy'], node: DtNode = {}): platform_device {
+  return of_platform_plug(new NodeOnly(name, compatible), node);
+}
+
 /** platform_driver_register (module load), or a module_platform_driver()'s init. */
 export function load_platform(drv: platform_driver | platform_module): number {
   return 'init' in drv ? drv.init() : platform_driver_register(drv);
