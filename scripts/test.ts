@@ -49,6 +49,8 @@ if (!skip_unit) {
   vitest_run('parallel', [], { DMALAB_TEST_PHASE: 'parallel' });
   console.log('── watch-mode tests (alone: they measure time to verdict)');
   vitest_run('watch', ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts'], {});
+  console.log('── the browser view, end to end (chromium)');
+  vitest_run('browser', ['grader/test/web-browser.test.ts'], {});
 }
 
 if (!skip_proofs) {

@@ -49,6 +49,7 @@ export class Watcher {
         if (!line.startsWith('{')) continue;
         const e = JSON.parse(line) as Record<string, any>;
         e._at = performance.now();
+        e._wall = Date.now();
         this.events.push(e);
         for (const w of [...this.waiters]) {
           if (this.events.length - 1 >= w.from && w.pred(e)) {

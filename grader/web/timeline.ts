@@ -43,8 +43,8 @@ export function short_site(s: string | null | undefined): string {
 
 export function time_label(ns: number): string {
   const a = Math.abs(ns);
-  if (a >= 1e9) return `${+(ns / 1e9).toFixed(3)} s`;
-  if (a >= 1e6) return `${+(ns / 1e6).toFixed(3)} ms`;
+  if (a >= 1e9) return `${+(ns / 1e9).toFixed(9)} s`;
+  if (a >= 1e6) return `${+(ns / 1e6).toFixed(6)} ms`;
   if (a >= 1e3) return `${+(ns / 1e3).toFixed(2)} µs`;
   return `${Math.round(ns)} ns`;
 }

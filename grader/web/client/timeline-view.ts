@@ -20,6 +20,13 @@ function nice_step(span: number): number {
   return 10 * p;
 }
 
+/** An axis label precise enough for the step (100.000081 ms when zoomed to nanoseconds). */
+function tick_label(t: number, step: number): string {
+  const unit = Math.abs(t) >= 1e9 ? 1e9 : Math.abs(t) >= 1e6 ? 1e6 : Math.abs(t) >= 1e3 ? 1e3 : 1;
+  const digits = Math.max(0, Math.min(9, Math.ceil(-Math.log10(step / unit) - 1e-9)));
+  return `${(t / unit).toFixed(digits)} ${({ 1e9: 's', 1e6: 'ms', 1e3: 'µs', 1: 'ns' } as Record<number, string>)[unit]}`;
+}
+
 export class TimelineView {
   private tl: Timeline | undefined;
   private key = '';
@@ -152,7 +159,7 @@ export class TimelineView {
     const step = nice_step(v1 - v0);
     for (let t = Math.ceil(v0 / step) * step; t <= v1; t += step) {
       const xx = x(t);
-      o.push(`<line x1="${xx}" y1="${AXIS - 4}" x2="${xx}" y2="${H}" stroke="#eaeef2"/><text x="${xx + 2}" y="${AXIS - 8}" fill="#57606a">${esc(time_label(t))}</text>`);
+      o.push(`<line x1="${xx}" y1="${AXIS - 4}" x2="${xx}" y2="${H}" stroke="#eaeef2"/><text x="${xx + 2}" y="${AXIS - 8}" fill="#57606a">${esc(tick_label(t, step))}</text>`);
     }
     o.push(`<text x="6" y="${AXIS - 8}" fill="#57606a">virtual time →</text>`);
     o.push(`<text x="6" y="${AXIS + TOP - 7}" fill="#cf222e">diagnostics</text><line x1="0" y1="${AXIS + TOP}" x2="${L + W + 16}" y2="${AXIS + TOP}" stroke="#d0d7de"/>`);
