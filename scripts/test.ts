@@ -12,9 +12,18 @@ import { format_verdict_brief } from '../grader/ui/format.ts';
 import { DEFAULT_SEED, derive_seeds, seeds_label } from '../grader/lib/seed.ts';
 import { verify } from '../grader/verify.ts';
 
-/** Seeds per proof: every shape's hidden tests run on each. */
-const SOLUTION_SEEDS = 20;
-const PROOF_SEEDS = 3;
+/** Seeds per proof: every shape's hidden tests run on each. CI uses these; a developer's pre-merge run may lower
+ * them with DMALAB_SOLUTION_SEEDS / DMALAB_PROOF_SEEDS (the header line says what ran). */
+const SOLUTION_SEEDS = seeds_env('DMALAB_SOLUTION_SEEDS', 20);
+const PROOF_SEEDS = seeds_env('DMALAB_PROOF_SEEDS', 3);
+
+function seeds_env(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}=${v}: a whole number of seeds, 1 or more`);
+  return n;
+}
 
 const args = process.argv.slice(2);
 const skip_unit = args.includes('--proofs-only');
