@@ -12,6 +12,14 @@ import { dev_name, type device, type device_driver } from './device.ts';
 
 export interface DriverRecord { id: number; name: string; drv: device_driver }
 
+/** Checkers of other subsystems (the DMA engine's channels): what a probe returned, and what a
+ *  driver left behind after a failed probe or an unbind. */
+export interface BindWatch {
+  probed(dev: device, rec: DriverRecord, ret: number): void;
+  left_behind(dev: device, rec: DriverRecord, when: 'probe' | 'unbind'): void;
+}
+export const bind_watches: BindWatch[] = [];
+
 /** The result of running driver code under the harness or the driver core. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; halt: 'oops' | 'bug' | 'soft-lockup'; error: unknown };
 
@@ -131,6 +139,7 @@ export class DriverCore {
       M.printk(4, `dmalab: ${drv.name}: probe returned ${String(ret)}, not an int (0 or a negative errno)`);
       ret = ret ? -22 : 0;
     }
+    if (out.ok) for (const w of bind_watches) w.probed(dev, rec, ret);
     if (ret === 0) {
       this.deferred.delete(dev);
       this.retry_deferred();
@@ -176,6 +185,7 @@ export class DriverCore {
   private left_behind(dev: device, rec: DriverRecord, when: 'probe' | 'unbind'): void {
     const name = `${rec.name} ${dev_name(dev)}`;
     if (when === 'probe') M.dbg.leaks_after_failed_probe(dev, rec.name);
+    for (const w of bind_watches) w.left_behind(dev, rec, when);
     const held = [...dev._held];
     if (held.length) {
       const lines = [`dmalab: ${name}: ${when === 'probe' ? 'failed probe' : 'driver'} left ${held.length} resource${held.length > 1 ? 's' : ''} behind${when === 'unbind' ? ' at unbind' : ''}:`];

@@ -30,6 +30,23 @@ interface InFlight {
   done: number; ranges: { phys: number; bus: number; len: number }[];
 }
 
+/** What a checker above the mapping API (the DMA engine's, sim/dmaengine/check/) hangs on these
+ *  tables, so dma/ never imports it. unmap, kfree and access run only while the checker has
+ *  armed them (Ownership.watch_n non-zero); unmapped runs after a DEVICE_ACCESS_UNMAPPED. */
+export interface OwnerWatch {
+  unmap(dev: device, bus: number, size: number, site: Site, op: string): void;
+  kfree(phys: number, len: number, site: Site): void;
+  access(dev: device, bus: number, len: number, write: boolean, started: Site): void;
+  unmapped(dev: device, bus: number, len: number, write: boolean, started: Site): void;
+}
+let watch: OwnerWatch | null = null;
+export function set_owner_watch(w: OwnerWatch): void {
+  watch = w;
+}
+
+/** A mapping as another checker asks for it: its direction, kind (debug.ts's DT), size, site. */
+export interface MappingInfo { dev: device; bus: number; size: number; dir: number; type: number; site: Site }
+
 /** What the device may touch, and the CPU may touch freely meanwhile (no ownership). */
 const SHARED = (type: number) => type === DT.coherent || type === DT.resource;
 
@@ -73,6 +90,8 @@ export class Ownership {
   racing = 0;
   /** The other records of a segment head (an sg segment merged from several list entries). */
   private extra = new Map<number, number[]>();
+  /** How many things the watch (set_owner_watch) is armed for on this machine. */
+  watch_n = 0;
 
   constructor() {
     this.grow(4096);
@@ -311,8 +330,28 @@ export class Ownership {
     return more ? [h, ...more] : [h];
   }
 
+  /** The mapping of dev containing [bus, bus+len), for another checker (null: none). */
+  mapping_of(dev: device, bus: number, len: number): MappingInfo | null {
+    const h = this.find_containing(dev.id, bus, Math.max(1, len));
+    return h === NONE ? null : this.info(h);
+  }
+  /** A mapping of another device than `except` containing [bus, bus+len) (the first found). */
+  mapped_elsewhere(except: device, bus: number, len: number): MappingInfo | null {
+    for (const d of M.devices) {
+      if (!d || d === except) continue;
+      const h = this.find_containing(d.id, bus, Math.max(1, len));
+      if (h !== NONE) return this.info(h);
+    }
+    return null;
+  }
+  private info(h: number): MappingInfo {
+    return { dev: M.devices[this.r_dev[h]!]!, bus: this.r_bus[h]!, size: this.r_slen[h]!, dir: this.r_dir[h]!,
+      type: this.r_type[h]!, site: this.r_site[h]! };
+  }
+
   /** kfree/vfree/free_pages of memory that is still mapped for DMA. */
   kfree_check(phys: number, len: number, site: Site): void {
+    if (this.watch_n && watch) watch.kfree(phys, len, site);
     const pages = M.pages;
     for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= Math.floor((phys + len - 1) / PAGE_SIZE); pfn++) {
       const v = pages.valid(pfn) ? pages.dma[pfn - pages.base_pfn]! : 0;
@@ -409,15 +448,26 @@ export class Ownership {
         return;
       }
       const o = this.find_overlapping(dev.id, bus, len);
-      M.diag.report('DEVICE_ACCESS_UNMAPPED', o !== NONE ? [
-        `dmalab: ${who}: device ${verb} past the end of a mapping ${range}`,
-        `dmalab: the mapping is [device address=0x${x016(this.r_bus[o]!)}] [size=${this.r_slen[o]} bytes]; the transfer is longer than what was mapped`,
-      ] : [
-        `dmalab: ${who}: device ${verb} memory that is not mapped for it ${range}`,
-        'dmalab: give the device only addresses from dma_map_*() or dma_alloc_coherent(), never virt_to_phys() or a CPU pointer',
-      ], { sites: o !== NONE ? [['Transfer started at', started], ['Mapped at', this.r_site[o]!]] : [['Transfer started at', started]] });
+      this.report_unmapped(o, dev, bus, len, write, started, who, verb, range);
       return;
     }
+    this.check_mapped(e, dev, bus, len, write, started, who, verb);
+  }
+
+  private report_unmapped(o: number, dev: device, bus: number, len: number, write: boolean, started: Site, who: string,
+    verb: string, range: string): void {
+    M.diag.report('DEVICE_ACCESS_UNMAPPED', o !== NONE ? [
+      `dmalab: ${who}: device ${verb} past the end of a mapping ${range}`,
+      `dmalab: the mapping is [device address=0x${x016(this.r_bus[o]!)}] [size=${this.r_slen[o]} bytes]; the transfer is longer than what was mapped`,
+    ] : [
+      `dmalab: ${who}: device ${verb} memory that is not mapped for it ${range}`,
+      'dmalab: give the device only addresses from dma_map_*() or dma_alloc_coherent(), never virt_to_phys() or a CPU pointer',
+    ], { sites: o !== NONE ? [['Transfer started at', started], ['Mapped at', this.r_site[o]!]] : [['Transfer started at', started]] });
+    if (o === NONE && watch) watch.unmapped(dev, bus, len, write, started);
+  }
+
+  private check_mapped(e: number, dev: device, bus: number, len: number, write: boolean, started: Site, who: string,
+    verb: string): void {
     const type = this.r_type[e]!;
     if (SHARED(type)) return;
     const dir = this.r_dir[e]!;
@@ -528,6 +578,7 @@ export class Ownership {
 
   /** Unmap or free of [bus, bus+size): is the device still transferring there? */
   check_inflight(dev: device, bus: number, size: number, site: Site, op: string): void {
+    if (this.watch_n && watch) watch.unmap(dev, bus, size, site, op);
     for (const t of this.inflight) {
       if (t.dev !== dev || t.bus >= bus + size || t.bus + t.len <= bus) continue;
       M.diag.report('DMA_UNMAP_IN_FLIGHT', [
@@ -576,6 +627,7 @@ function mask_name(m: bigint): string {
 set_dma_hooks({
   access(dev, addr, len, write, started, phys) {
     M.own.device_access(dev, addr, len, write, started);
+    if (M.own.watch_n && watch) watch.access(dev, addr, len, write, started);
     if (M.own.inflight.size) M.own.note_progress(dev, addr, len);
     M.trace.emit(M.clock.now, write ? T.dev_write : T.dev_read, dev.id, addr, len, phys);
   },

@@ -7,6 +7,7 @@ import { T, DESC_STATE } from '../kernel/trace.ts';
 import { DMA_COMPLETE, DMA_IN_PROGRESS, DMA_MIN_COOKIE, DMA_TRANS_NOERROR, type dma_async_tx_callback,
   type dma_async_tx_callback_result, type dma_async_tx_descriptor, type dma_chan, type dma_cookie_t,
   type dma_status, type dma_tx_state, type dmaengine_result } from './types.ts';
+import { eng } from './hooks.ts';
 
 /** Trace a descriptor state change: the channel's name, the cookie, a length. */
 export function desc_trace(chan: dma_chan, state: (typeof DESC_STATE)[number], cookie = 0, len = 0): void {
@@ -45,6 +46,7 @@ export function dma_cookie_assign(tx: dma_async_tx_descriptor): dma_cookie_t {
 /** The descriptor is done: it becomes the channel's completed cookie, and its own is zeroed
  *  so it cannot complete twice. */
 export function dma_cookie_complete(tx: dma_async_tx_descriptor): void {
+  eng.complete(tx);
   tx.chan.completed_cookie = tx.cookie;
   tx.cookie = 0;
 }
@@ -72,6 +74,8 @@ export interface dmaengine_desc_callback {
   callback: dma_async_tx_callback;
   callback_result: dma_async_tx_callback_result;
   callback_param: unknown;
+  /** @internal the descriptor it was copied from (the checker's view of the call) */
+  _tx?: dma_async_tx_descriptor | null;
 }
 
 /** Copy the callback out of a descriptor (it may be freed before the call). */
@@ -79,14 +83,22 @@ export function dmaengine_desc_get_callback(tx: dma_async_tx_descriptor, cb: dma
   cb.callback = tx.callback;
   cb.callback_result = tx.callback_result;
   cb.callback_param = tx.callback_param;
+  cb._tx = tx;
 }
 
 const NOERROR: dmaengine_result = { result: DMA_TRANS_NOERROR, residue: 0 };
 
 /** callback_result if set (with a NOERROR result when the provider has none), else callback. */
 export function dmaengine_desc_callback_invoke(cb: dmaengine_desc_callback, result: dmaengine_result | null): void {
-  if (cb.callback_result) cb.callback_result(cb.callback_param, result ?? { ...NOERROR });
-  else if (cb.callback) cb.callback(cb.callback_param);
+  if (!cb.callback_result && !cb.callback) return;
+  const tx = cb._tx ?? null;
+  eng.callback(tx, true);
+  try {
+    if (cb.callback_result) cb.callback_result(cb.callback_param, result ?? { ...NOERROR });
+    else if (cb.callback) cb.callback(cb.callback_param);
+  } finally {
+    eng.callback(tx, false);
+  }
 }
 
 export function dmaengine_desc_get_callback_invoke(tx: dma_async_tx_descriptor, result: dmaengine_result | null): void {

@@ -10,8 +10,12 @@ import { DMA_COMPLETE, DMA_CYCLIC, DMA_ERROR, DMA_IN_PROGRESS, DMA_INTERLEAVE, D
   DMA_MEMCPY_SG, DMA_MEMSET, DMA_MEMSET_SG, DMA_PQ, DMA_PQ_VAL, DMA_PRIVATE, DMA_SLAVE, DMA_XOR, DMA_XOR_VAL,
   type dma_async_tx_descriptor, type dma_cap_mask_t, type dma_chan, type dma_cookie_t, type dma_device,
   type dma_filter_fn, type dma_slave_caps, type dma_status } from './types.ts';
-import { dma_async_is_tx_complete, dma_async_issue_pending, dma_cap_clear, dma_cap_set, dma_has_cap,
-  dmaengine_synchronize } from './inline.ts';
+import { dma_async_is_tx_complete, __dma_async_issue_pending, dma_cap_clear, dma_cap_set, dma_has_cap,
+  __dmaengine_synchronize } from './inline.ts';
+import { eng } from './hooks.ts';
+import { take_site, type Site } from '../kernel/site.ts';
+// The checker registers its hooks when it loads (as dma-debug is built in).
+import './check/index.ts';
 import { of_dma_request_slave_channel } from './of-dma.ts';
 import { spin_ns } from '../kernel/time.ts';
 
@@ -135,12 +139,12 @@ function dma_chan_get(chan: dma_chan): number {
   return 0;
 }
 
-function dma_chan_put(chan: dma_chan): void {
+function dma_chan_put(chan: dma_chan, site: Site): void {
   if (!chan.client_count) return;
   chan.client_count--;
   if (!chan.client_count && chan.device.device_free_chan_resources) {
     // Make sure all operations have completed.
-    dmaengine_synchronize(chan);
+    __dmaengine_synchronize(chan, site, 'dma_release_channel');
     chan.device.device_free_chan_resources(chan);
   }
 }
@@ -206,12 +210,21 @@ export function __dma_request_channel(mask: dma_cap_mask_t | null, fn: dma_filte
   return null;
 }
 export function dma_request_channel(mask: dma_cap_mask_t, fn: dma_filter_fn | null, fn_param: unknown): dma_chan | null {
-  return __dma_request_channel(mask, fn, fn_param, null);
+  const site = take_site(dma_request_channel);
+  const chan = __dma_request_channel(mask, fn, fn_param, null);
+  eng.request(chan, 'dma_request_channel', site);
+  return chan;
 }
 
 /** dma_request_chan(dev, name): the channel the device tree names for this device, or an error
  *  pointer: -ENODEV when there is none, -EPROBE_DEFER when its controller has not probed. */
 export function dma_request_chan(dev: device, name: string): dma_chan {
+  const site = take_site(dma_request_chan);
+  const chan = request_chan(dev, name);
+  eng.request(chan, 'dma_request_chan', site);
+  return chan;
+}
+function request_chan(dev: device, name: string): dma_chan {
   let chan: dma_chan | null = null;
   if (dev.of_node) chan = of_dma_request_slave_channel(dev.of_node, name);
   if (IS_ERR(chan) && PTR_ERR(chan) === -EPROBE_DEFER) return chan!;
@@ -237,25 +250,30 @@ export function dma_request_chan(dev: device, name: string): dma_chan {
 
 /** dma_request_slave_channel(): dma_request_chan(), with null for any error. */
 export function dma_request_slave_channel(dev: device, name: string): dma_chan | null {
-  const ch = dma_request_chan(dev, name);
+  const site = take_site(dma_request_slave_channel);
+  const ch = request_chan(dev, name);
+  eng.request(ch, 'dma_request_slave_channel', site);
   return IS_ERR(ch) ? null : ch;
 }
 
 /** dma_request_chan_by_mask(): any channel with these capabilities; -EPROBE_DEFER while no
  *  DMA device is registered at all, else -ENODEV. */
 export function dma_request_chan_by_mask(mask: dma_cap_mask_t | null): dma_chan {
-  if (!mask) return ERR_PTR(-ENODEV);
-  const chan = __dma_request_channel(mask, null, null, null);
-  if (chan) return chan;
-  return ERR_PTR(st().list.length ? -ENODEV : -EPROBE_DEFER);
+  const site = take_site(dma_request_chan_by_mask);
+  const chan: dma_chan = mask ? __dma_request_channel(mask, null, null, null) ??
+    ERR_PTR<dma_chan>(st().list.length ? -ENODEV : -EPROBE_DEFER) : ERR_PTR<dma_chan>(-ENODEV);
+  eng.request(chan, 'dma_request_chan_by_mask', site);
+  return chan;
 }
 
 /** dma_release_channel(): give an exclusive channel back (the last put synchronizes it and
  *  frees its resources). */
 export function dma_release_channel(chan: dma_chan): void {
+  const site = take_site(dma_release_channel);
   // WARN_ONCE in the kernel (its WARNING location not measured here: the text alone).
   if (chan.client_count !== 1) M.printk(4, `chan reference count ${chan.client_count} != 1`);
-  dma_chan_put(chan);
+  dma_chan_put(chan, site);
+  eng.release(chan, site);
   if (--chan.device.privatecnt === 0) dma_cap_clear(DMA_PRIVATE, chan.device.cap_mask);
   chan.name = null;
   chan.slave = null;
@@ -295,7 +313,7 @@ export function dma_slave_caps_zero(): dma_slave_caps {
 /** dma_sync_wait(): issue, then spin until the cookie is no longer in progress (5 s at most). */
 export function dma_sync_wait(chan: dma_chan, cookie: dma_cookie_t): dma_status {
   const start = M.clock.now, deadline = start + 5000 * 1e6;
-  dma_async_issue_pending(chan);
+  __dma_async_issue_pending(chan, take_site(dma_sync_wait));
   for (;;) {
     const status = dma_async_is_tx_complete(chan, cookie, null, null);
     if (M.clock.now >= deadline) {

@@ -11,6 +11,7 @@ import { dma_cookie_assign, dma_cookie_complete, dma_cookie_init, dmaengine_desc
   dmaengine_desc_get_callback, desc_trace, type dmaengine_desc_callback } from './cookie.ts';
 import { dmaengine_desc_clear_reuse, dmaengine_desc_test_reuse } from './inline.ts';
 import { dma_async_tx_descriptor_init } from './dmaengine.ts';
+import { eng } from './hooks.ts';
 import { DMA_TRANS_NOERROR, dma_chan_zero, type dma_async_tx_descriptor, type dma_chan, type dma_cookie_t,
   type dma_device, type dmaengine_result } from './types.ts';
 
@@ -69,6 +70,7 @@ function vchan_tx_desc_free(tx: dma_async_tx_descriptor): number {
 
 function free_desc(vc: virt_dma_chan, vd: virt_dma_desc): void {
   desc_trace(vc.chan, 'free', vd.tx.cookie || vd._cookie || 0);
+  eng.free(vd.tx);
   vc.desc_free?.(vd);
 }
 

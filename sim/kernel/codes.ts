@@ -8,7 +8,8 @@ export interface CodeInfo { origin: Origin; lesson: string; what: string }
 const L = (n: string, anchor: string) => `lessons/${n}.md#${anchor}`;
 const L01 = '01-mmio-and-probe', L02 = '02-dma-addresses', L03 = '03-coherent-dma',
   L04 = '04-streaming-dma', L05 = '05-sync-and-ownership', L06 = '06-what-you-can-map',
-  L07 = '07-scatter-gather', L08 = '08-bounce-and-iommu', L09 = '09-dma-pools', L10 = '10-nic-rings';
+  L07 = '07-scatter-gather', L08 = '08-bounce-and-iommu', L09 = '09-dma-pools', L10 = '10-nic-rings',
+  L11 = '11-dmaengine-memcpy', L12 = '12-dmaengine-slave', L13 = '13-dmaengine-cyclic', L14 = '14-dma-controller';
 
 export const CODES = {
   // kernel/dma/debug.c (reference/dma-mapping.md §4.7)
@@ -93,6 +94,29 @@ export const CODES = {
   LEAK_RESOURCES: { origin: 'dmalab', lesson: L(L01, 'remove'), what: 'regions, mappings, interrupts or an enabled device left at unbind' },
   LEAK_MEMORY: { origin: 'dmalab', lesson: L(L01, 'remove'), what: 'kmalloc/vmalloc memory left allocated at unbind' },
   PROBE_FAILED: { origin: 'dmalab', lesson: L(L01, 'probe'), what: 'probe returned an error' },
+  // dmalab's rules for the DMA engine (sim/dmaengine/check/): the kernel says nothing for these.
+  // A client's mistakes:
+  DMAENGINE_WRONG_DEVICE: { origin: 'dmalab', lesson: L(L11, 'who-maps-with-which-device'), what: 'a buffer the engine was given was mapped for another device, not chan->device->dev' },
+  DMAENGINE_NOT_ISSUED: { origin: 'dmalab', lesson: L(L11, 'nothing-moves-until-issue-pending'), what: 'a transfer was submitted and never issued (no dma_async_issue_pending())' },
+  DMAENGINE_DIRECTION_MISMATCH: { origin: 'dmalab', lesson: L(L12, 'two-kinds-of-direction'), what: 'the prep\'s transfer direction contradicts the direction the buffer was mapped with' },
+  DMAENGINE_SLAVE_CONFIG_UNSUPPORTED: { origin: 'dmalab', lesson: L(L12, 'slave-config-and-caps'), what: 'a slave config with a width or burst the channel\'s controller does not support' },
+  DMAENGINE_BUFFER_FREED_ACTIVE: { origin: 'dmalab', lesson: L(L12, 'stopping-before-freeing'), what: 'a buffer unmapped or freed while a transfer using it may still run' },
+  DMAENGINE_CALLBACK_STATE_FREED: { origin: 'dmalab', lesson: L(L12, 'what-the-callback-may-touch'), what: 'memory a completion callback uses freed while that callback may still run' },
+  DMAENGINE_SYNC_IN_ATOMIC: { origin: 'dmalab', lesson: L(L13, 'terminate-async-and-synchronize'), what: 'dmaengine_terminate_sync() or dmaengine_synchronize() in atomic context' },
+  DMAENGINE_SYNC_IN_CALLBACK: { origin: 'dmalab', lesson: L(L13, 'terminate-async-and-synchronize'), what: 'dmaengine_terminate_sync() or dmaengine_synchronize() from a callback of the same channel' },
+  DMAENGINE_ISSUE_BEFORE_SYNC: { origin: 'dmalab', lesson: L(L13, 'terminate-async-and-synchronize'), what: 'dma_async_issue_pending() between dmaengine_terminate_async() and dmaengine_synchronize()' },
+  DMAENGINE_RESUME_NOT_PAUSED: { origin: 'dmalab', lesson: L(L13, 'pause-and-resume'), what: 'dmaengine_resume() of a channel that is not paused' },
+  DMAENGINE_DESC_REUSED: { origin: 'dmalab', lesson: L(L11, 'descriptors-and-cookies'), what: 'a completed (or still queued) descriptor submitted again without DMA_CTRL_REUSE' },
+  DMAENGINE_PREP_NULL_IGNORED: { origin: 'dmalab', lesson: L(L11, 'checking-every-step'), what: 'a prep returned NULL and the driver used it as a descriptor' },
+  DMAENGINE_SUBMIT_ERROR_IGNORED: { origin: 'dmalab', lesson: L(L11, 'checking-every-step'), what: 'dmaengine_submit() returned an error cookie and the driver went on as if the transfer were queued' },
+  DMAENGINE_CHAN_LEAK: { origin: 'dmalab', lesson: L(L11, 'releasing-the-channel'), what: 'a DMA channel still held after unbind or a failed probe' },
+  DMAENGINE_PROBE_DEFER_SWALLOWED: { origin: 'dmalab', lesson: L(L12, 'probe-deferral'), what: '-EPROBE_DEFER from dma_request_chan() not returned by probe' },
+  // A provider's:
+  DMAENGINE_WRONG_COOKIE: { origin: 'dmalab', lesson: L(L14, 'completing-cookies'), what: 'a descriptor completed out of order, twice, or before it was issued' },
+  DMAENGINE_WRONG_RESIDUE: { origin: 'dmalab', lesson: L(L14, 'reporting-residue'), what: 'a residue the transfer contradicts' },
+  DMAENGINE_HW_RUNNING_AFTER_TERMINATE: { origin: 'dmalab', lesson: L(L14, 'terminate-all-stops-the-hardware'), what: 'the controller still moving a terminated descriptor\'s data after terminate and synchronize' },
+  DMAENGINE_CALLBACK_HARDIRQ: { origin: 'dmalab', lesson: L(L14, 'callbacks-from-the-tasklet'), what: 'a completion callback called from hard-IRQ context' },
+  DMAENGINE_DESC_LEAK: { origin: 'dmalab', lesson: L(L14, 'freeing-descriptors'), what: 'a descriptor prepared and never freed' },
   // Findings of the hidden tests themselves (the data the device moved, what a function returned).
   DATA_MISMATCH: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'the data is not what it should be' },
   WRONG_RESULT: { origin: 'dmalab', lesson: L('00-how-this-course-works', 'reading-a-verdict'), what: 'a driver function returned something else than expected' },

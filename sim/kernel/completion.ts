@@ -38,6 +38,13 @@ export function try_wait_for_completion(x: completion): boolean {
   return true;
 }
 
+/** Called when a wait gives up (a timeout, or the hung-task detector), with the wait's site: a
+ *  checker that knows why nothing came says so (the DMA engine's "never issued"). */
+export const wait_timeout_hooks: ((site: Site) => void)[] = [];
+function timed_out(site: Site): void {
+  for (const h of wait_timeout_hooks) h(site);
+}
+
 /** The hung-task detector's limit for waits without a timeout. */
 const HUNG_TASK_NS = 120e9;
 
@@ -54,6 +61,7 @@ function wait(x: completion, timeout_ns: number, site: Site): boolean {
 export function wait_for_completion(x: completion): void {
   const site = take_site(wait_for_completion);
   if (!wait(x, HUNG_TASK_NS, site)) {
+    timed_out(site);
     const t = M.sched.task_line();
     M.diag.report('HUNG_TASK', [
       `INFO: task ${t.comm}:${t.pid} blocked for more than 120 seconds.`,
@@ -69,14 +77,14 @@ export function wait_for_completion_timeout(x: completion, timeout: number): num
   const site = take_site(wait_for_completion_timeout);
   const ns = timeout * (1e9 / HZ);
   const start = M.clock.now;
-  if (!wait(x, ns, site)) return 0;
+  if (!wait(x, ns, site)) return (timed_out(site), 0);
   return Math.max(1, timeout - Math.floor((M.clock.now - start) / (1e9 / HZ)));
 }
 export function wait_for_completion_interruptible_timeout(x: completion, timeout: number): number {
   const site = take_site(wait_for_completion_interruptible_timeout);
   const ns = timeout * (1e9 / HZ);
   const start = M.clock.now;
-  if (!wait(x, ns, site)) return 0;
+  if (!wait(x, ns, site)) return (timed_out(site), 0);
   return Math.max(1, timeout - Math.floor((M.clock.now - start) / (1e9 / HZ)));
 }
 export function wait_for_completion_interruptible(x: completion): number {

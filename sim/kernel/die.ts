@@ -143,11 +143,16 @@ function plain(err: Error, fn: string): string {
   return `${who} threw ${err.name}: ${m}`;
 }
 
+/** Checkers that can say why driver code threw (the DMA engine's: a NULL prep used), called
+ *  with the exception and the driver's frames before the oops is printed. */
+export const oops_hooks: ((err: Error, frames: CallSite[]) => void)[] = [];
+
 /** An exception thrown by driver code: an oops with the driver's own frames and, first, a
  *  dmalab line that says what happened. */
 export function exception_oops(e: unknown): KernelHalt {
   const err = e instanceof Error ? e : new Error(String(e));
   const frames = driver_frames(err.stack);
+  for (const h of oops_hooks) h(err, frames);
   return die_report('OOPS', {
     notes: [`dmalab: ${plain(err, frames[0]?.fn ?? '')}`,
       `dmalab: (a JavaScript ${err.name} in your driver; the kernel would have stopped the task here)`],
