@@ -29,7 +29,7 @@ const delays: number[] = [];
 
 beforeAll(async () => {
   if (!have) return;
-  w = new Watcher(root, ['04', '--no-typecheck', '--web', '--port', '0', '--timeout', '30']);
+  w = new Watcher(root, ['04', '--web', '--port', '0', '--timeout', '30']);
   url = (await w.wait((e) => e.event === 'web', 0, 60_000)).url;
   await w.wait((e) => e.event === 'verdict', 0, 120_000);
   const { chromium } = await import('playwright-core');
