@@ -14,7 +14,7 @@ const root = fixture_copy();
 const file = join(root, 'exercises', '01-add', 'driver.ts');
 const good = readFileSync(join(root, 'solutions', '01-add', 'driver.ts'), 'utf8');
 const ex = { id: '01-add', files: ['driver.ts'] } as Exercise;
-const w = new Watcher(root, ['--no-typecheck', '--web', '--port', '0']);
+const w = new Watcher(root, ['--web', '--port', '0']);
 const url = (await w.wait((e) => e.event === 'web', 0, 60_000)).url as string;
 await w.wait((e) => e.event === 'verdict', 0, 60_000);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });

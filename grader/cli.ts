@@ -47,7 +47,6 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       timeout: { type: 'string' },
       workers: { type: 'string' },
-      'no-typecheck': { type: 'boolean', default: false },
       details: { type: 'boolean', default: false },
       seed: { type: 'string' },
       seeds: { type: 'string' },
@@ -86,7 +85,6 @@ async function main(argv: string[]): Promise<number> {
         poll: values.poll,
         json: values.json,
         timeout_ms,
-        typecheck: !values['no-typecheck'],
         web: values.web || values.port ? { port: port_option(values.port) } : undefined,
       });
     }

@@ -18,11 +18,14 @@ export interface Frame {
 }
 
 export interface ErrorInfo {
-  /** syntax: the driver does not parse; timeout: killed by the watchdog; exception: thrown by
-   *  code (learner's or sim's); assertion: a test's expect failed; load: the test file could not
-   *  run; missing: a file of the exercise is gone */
-  kind: 'syntax' | 'timeout' | 'exception' | 'assertion' | 'load' | 'missing';
+  /** syntax: the driver does not parse; build: a type error (no hidden test ran); timeout:
+   *  killed by the watchdog; exception: thrown by code (learner's or sim's); assertion: a test's
+   *  expect failed; load: the test file could not run; missing: a file of the exercise is gone;
+   *  export: the driver lacks an export the grader looks for */
+  kind: 'syntax' | 'build' | 'timeout' | 'exception' | 'assertion' | 'load' | 'missing' | 'export';
   message: string;
+  /** build: TypeScript's code, 'TS2345' */
+  code?: string;
   /** where, relative to the course root, when known */
   file?: string;
   line?: number;
@@ -58,6 +61,8 @@ export interface TestVerdict {
   message?: string;
   error?: ErrorInfo;
   diagnostics: VerdictDiagnostic[];
+  /** NDJSON without --details keeps a failing test's first diagnostics; this counts the rest */
+  more_diagnostics?: number;
   report?: TestReport;
 }
 
@@ -76,7 +81,7 @@ export interface Verdict {
   /** content hash of the graded files (exercise variant) */
   hash?: string;
   tests: TestVerdict[];
-  /** errors outside any one test: syntax error, timeout, a test file that failed to load */
+  /** errors outside any one test: syntax or type errors, timeout, a test file that failed to load */
   errors: ErrorInfo[];
   /** set when the watchdog killed the run */
   timed_out_s?: number;
@@ -116,7 +121,7 @@ export function failing_codes(v: Verdict): Set<string> {
 
 /** What a failing test's report keeps in NDJSON without `--details`: the end of dmesg and of the
  *  trace, as much as a screen shows (the run's whole tails are `--details`). */
-export const JSON_TAIL = { dmesg: 10, trace: 10 };
+export const JSON_TAIL = { dmesg: 10, trace: 10, diagnostics: 8 };
 
 /**
  * A verdict as an NDJSON line. Without `details`, a passing (or skipped) test is its name, state
@@ -130,7 +135,20 @@ export function verdict_json(v: Verdict, details = false): string {
     const { report, ...rest } = t;
     if (!report || t.passed || t.state === 'skipped') return rest;
     const { diagnostics: _, dmesg, trace, events: _e, ...r } = report;
-    return { ...rest, report: { ...r, dmesg: dmesg.slice(-JSON_TAIL.dmesg), trace: trace.slice(-JSON_TAIL.trace) } as TestReport };
+    // A driver that fails the same way on every buffer reports hundreds of diagnostics (09's wrong-pool mutant made
+    // a 424 KB line): keep the first few, as the screen does, and say how many more there were.
+    const more = rest.diagnostics.length - JSON_TAIL.diagnostics;
+    const bounded = more > 0 ? { diagnostics: rest.diagnostics.slice(0, JSON_TAIL.diagnostics), more_diagnostics: more } : {};
+    return {
+      ...rest,
+      ...bounded,
+      report: { ...r, dmesg: dmesg.slice(-JSON_TAIL.dmesg), trace: trace.slice(-JSON_TAIL.trace) } as TestReport,
+    };
   });
   return JSON.stringify({ ...v, tests });
+}
+
+/** The type errors that failed the build (empty when it built). */
+export function build_errors(v: Verdict): ErrorInfo[] {
+  return v.errors.filter((e) => e.kind === 'build');
 }

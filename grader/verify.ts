@@ -5,8 +5,10 @@ import { type Course, CourseError, hash_files, paths } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
 import { materialise_mutant, materialise_stubs, snapshot_drift } from './materialise.ts';
 import { DEFAULT_SEED, seed_hex } from './lib/seed.ts';
+import { build_files } from './runner/build.ts';
 import { Engine, type RunItem } from './runner/engine.ts';
-import { type TestVerdict, type Verdict, failing_codes } from './verdict.ts';
+import { build_line } from './ui/format.ts';
+import { type TestVerdict, type Verdict, build_errors, failing_codes } from './verdict.ts';
 
 export type Mode = 'exercises' | 'solutions' | 'stubs' | 'mutants';
 
@@ -111,7 +113,8 @@ export async function verify(course: Course, opts: VerifyOptions): Promise<Proof
   }
   if (items.length === 0) return results;
   const tally = items.map(() => new Tally());
-  const engine = await Engine.create(course, { workers: opts.workers ?? 2, timeout_ms: opts.timeout_ms ?? 60_000 });
+  const warm_types = items.flatMap((x) => build_files(x.item));
+  const engine = await Engine.create(course, { workers: opts.workers ?? 2, timeout_ms: opts.timeout_ms ?? 60_000, warm_types });
   try {
     // The k-th seed of an item runs as its generated file number k - from: distinct within a run.
     const most = Math.max(...items.map((x) => x.seeds.length));
@@ -200,6 +203,8 @@ export function judge(item: RunItem, v: Verdict): ProofResult {
   const ex: Exercise = item.exercise;
   const failing = v.tests.filter((t) => !t.passed).length;
   const base = { event: 'proof' as const, exercise: ex.id, verdict: v, seeds: [v.seed], failed_seeds: [], ms: v.file_ms };
+  // A stub or mutant must build: it fails its tests, not the compiler.
+  const unbuilt = build_errors(v).length ? `does not build: ${build_summary(v)}` : undefined;
   switch (item.variant.kind) {
     case 'exercise':
       return {
@@ -214,17 +219,23 @@ export function judge(item: RunItem, v: Verdict): ProofResult {
       return {
         ...base,
         mode: 'stubs',
-        ok: !v.passed,
-        what: v.passed ? `the untouched stub of ${ex.id} passes its hidden tests` : `the stub of ${ex.id} fails (${failing || 'all'} of ${v.tests.length} tests)`,
+        ok: !v.passed && !unbuilt,
+        what: v.passed
+          ? `the untouched stub of ${ex.id} passes its hidden tests`
+          : unbuilt
+            ? `the stub of ${ex.id} ${unbuilt}`
+            : `the stub of ${ex.id} fails (${failing || 'all'} of ${v.tests.length} tests)`,
       };
     case 'mutant': {
       const m = ex.mutants.find((x) => x.id === item.variant.mutant)!;
       const codes = failing_codes(v);
       const missing = m.expect.filter((c) => !codes.has(c));
-      const ok = !v.passed && missing.length === 0;
+      const ok = !v.passed && missing.length === 0 && !unbuilt;
       const what = v.passed
         ? `mutant ${ex.id}/${m.id} (${m.description}) survives: every hidden test passes`
-        : missing.length
+        : unbuilt
+          ? `mutant ${ex.id}/${m.id} ${unbuilt}`
+          : missing.length
           ? `mutant ${ex.id}/${m.id} fails without ${missing.join(', ')} (reported: ${[...codes].join(', ') || 'no diagnostics'}${v.errors[0] ? `; ${v.errors[0].message.split('\n')[0]}` : ''})`
           : `mutant ${ex.id}/${m.id} caught (${m.expect.join(', ')})`;
       return { ...base, mode: 'mutants', mutant: m.id, ok, what };
@@ -233,7 +244,15 @@ export function judge(item: RunItem, v: Verdict): ProofResult {
 }
 
 function summary(v: Verdict): string {
+  if (build_errors(v).length) return `the build failed: ${build_summary(v)}`;
   if (v.errors.length) return v.errors[0]!.message.split('\n')[0]!;
   const bad = v.tests.filter((t) => !t.passed);
   return `${bad.length} of ${v.tests.length} hidden tests fail${bad[0] ? ` (first: ${bad[0].name})` : ''}`;
+}
+
+/** `2 type errors, first exercises/…/driver.ts:42:13 TS2345 Argument of type …` */
+function build_summary(v: Verdict): string {
+  const errs = build_errors(v);
+  const n = errs.filter((e) => e.code).length;
+  return n ? `${n} type error${n === 1 ? '' : 's'}, first ${build_line(errs[0]!)}` : build_line(errs[0]!);
 }

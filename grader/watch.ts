@@ -10,15 +10,14 @@ import { statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { watch as chokidar_watch, type FSWatcher } from 'chokidar';
-import { type Course, hash_files, paths, rel } from './course.ts';
+import { type Course, hash_files, paths } from './course.ts';
 import type { Exercise } from './lib/manifest-types.ts';
 import { first_code, hint_order, no_more_hints } from './hints.ts';
 import { render_lesson, section_range } from './lesson.ts';
 import { done_count, first_unfinished, load_progress, type Progress, record, save_progress, status_of } from './progress.ts';
 import { Engine } from './runner/engine.ts';
-import { TypeChecker, type TypeDiagnostic } from './typecheck.ts';
 import { COLOR, PLAIN, use_color } from './ui/format.ts';
-import { exercise_list } from './ui/exercise-list.ts';
+import { exercise_list, list_pick } from './ui/exercise-list.ts';
 import { Pager, split_keys } from './ui/pager.ts';
 import { details_lines, hint_lines, type HintShown, lesson_target, verdict_screen } from './ui/screen.ts';
 import { type Verdict, verdict_json } from './verdict.ts';
@@ -31,7 +30,6 @@ export interface WatchOptions {
   poll?: boolean;
   json?: boolean;
   timeout_ms?: number;
-  typecheck?: boolean;
   /** ms between checks for saves the watcher did not report (default 2000; 0 = off) */
   missed_save_check_ms?: number;
   /** also serve the course in a browser (`--web [--port N]`); port 0: any free one */
@@ -91,13 +89,15 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     first_unfinished(course, progress) ??
     course.exercises[course.exercises.length - 1]!;
 
-  const engine = await Engine.create(course, { workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 3000 });
-  const checker = opts.typecheck === false ? undefined : new TypeChecker(course.root);
+  const engine = await Engine.create(course, {
+    workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 3000,
+    warm_types: current.files.map((f) => join(exdir, current.id, f)),
+  });
 
   // ----- state shown on screen
   const last = new Map<string, Verdict>();
-  const types = new Map<string, { hash: string; diagnostics: TypeDiagnostic[] }>();
   let view: View = 'verdict';
+  let list_digits = ''; // the list view's digits typed so far (exercise 1 then 3: 13)
   let status = '';
   let notice = '';
   let pager: Pager | undefined;
@@ -122,13 +122,11 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       s = pager.render(st);
     } else if (view === 'list') {
       s = [st.bold(' exercises'), ...exercise_list(course, progress, st, current), '',
-        st.dim(` 1–${course.exercises.length}: open one · any other key: back · npm run list prints this`)].join('\n') + '\n';
+        st.dim(` 1–${course.exercises.length}: open one${course.exercises.length >= 10 ? ' (1 then Enter: 01)' : ''} · any other key: back · npm run list prints this`)].join('\n') + '\n';
     } else {
-      const td = types.get(current.id);
       s = verdict_screen(course, current, v, {
         done: done_count(course, progress),
         was_done: status_of(course, progress, current) === 'was-done',
-        types: td && v && td.hash === v.hash ? td.diagnostics : undefined,
         hint, status, notice, next: next_exercise(), cols: cols(), rows: rows(), web: web?.url,
       }, st);
     }
@@ -243,15 +241,6 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       if (news) view = 'verdict';
       render();
     }
-    if (checker && v.errors.every((e) => e.kind !== 'syntax' && e.kind !== 'missing')) {
-      const files = ex.files.map((f) => join(exdir, ex.id, f));
-      void checker.check(files).then((r) => {
-        if (!r || hash_files(exdir, ex) !== hash) return;
-        types.set(ex.id, { hash, diagnostics: r.diagnostics });
-        if (json) emit({ event: 'typecheck', exercise: ex.id, hash, ms: r.ms, diagnostics: r.diagnostics.map((d) => ({ ...d, file: rel(course, d.file) })) });
-        else if (r.diagnostics.length && ex.id === current.id && view === 'verdict') render();
-      });
-    }
   }
 
   // ----- file watching
@@ -351,9 +340,15 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
       return;
     }
     if (view === 'list' && k !== 'q' && k !== '\u0003') {
-      const pick = course.exercises[Number(k) - 1];
+      const enter = k === '\r' || k === '\n';
+      const pick = /^\d$/.test(k) || (enter && list_digits) ? list_pick(course.exercises.length, list_digits + (enter ? '' : k), enter) : undefined;
+      if (pick === 'more') {
+        list_digits += k;
+        return;
+      }
+      list_digits = '';
       view = 'verdict';
-      if (/^[1-9]$/.test(k) && pick) go_to(pick);
+      if (pick !== undefined) go_to(course.exercises[pick]!);
       else render();
       return;
     }
@@ -464,9 +459,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   if (opts.web) web = await serve(course, opts.web.port, {
     state: () => {
       const v = last.get(current.id);
-      const td = types.get(current.id);
       return { current, verdict: v, done: done_count(course, progress), was_done: status_of(course, progress, current) === 'was-done',
-        status, notice, hint, types: td && v && td.hash === v.hash ? td.diagnostics : undefined };
+        status, notice, hint };
     },
     current_lesson: () => current.lesson,
     hint: () => key('h'),
@@ -488,7 +482,6 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
   if (missed) clearInterval(missed);
   if (process.stdin.isTTY && !json) process.stdin.setRawMode(false);
   rl?.close();
-  checker?.close();
   await web?.close();
   await watcher.close();
   await engine.close();

@@ -40,6 +40,7 @@ export const SAMPLES: Record<string, Sample> = {
   '01-wrong-offset': { exercise: E01, driver: { mutant: 'wrong-offset' }, view: { test: 'computes n!.*\\(x86\\)', dmesg: 0, trace: 3 } },
   '01-polls-status': { exercise: E01, driver: { edits: [['  if (!wait_for_completion_timeout(edu.fact_done, msecs_to_jiffies(100)))\n    return -ETIMEDOUT;',
     '  while (readl(edu.bar + EDU_REG_STATUS) & EDU_STATUS_IRQFACT) { } // bit 7 stays set\n  void msecs_to_jiffies;']] }, view: 'screen' },
+  '01-type-error': { exercise: E01, driver: { edits: [['msecs_to_jiffies(100)', 'msecs_to_jiffies("100")']] }, view: 'screen' },
   '01-js-loop': { exercise: E01, driver: { edits: [['  reinit_completion(edu.fact_done);\n', '  reinit_completion(edu.fact_done);\n  for (let i = 0; i < 1000; i--) { }\n']] }, view: 'screen' },
   '01-no-drvdata': { exercise: E01, driver: { edits: [['        pci_set_drvdata(pdev, edu);\n', '']] }, view: { test: 'binds to edu and unbinds.*\\(x86\\)', dmesg: 0, trace: 0 } },
   '01-read-after-iounmap': { exercise: E01, driver: { edits: [['  pci_iounmap(pdev, edu.bar);\n  pci_release_regions', '  pci_iounmap(pdev, edu.bar);\n  readl(edu.bar + EDU_REG_ID);\n  pci_release_regions']] },

@@ -55,14 +55,42 @@ export function target_file(exerciseId: string, file = 'driver.ts'): string {
   return join(target_root(), exerciseId, file);
 }
 
+/** What the grader expects a file under test to export (grader/stub-exports.ts writes it into
+ *  the generated test file). */
+interface ExpectedExports {
+  file: string;
+  stub: string;
+  names: Record<string, number>;
+}
+
 /**
  * Import the driver under test: `const drv = await load_driver<typeof import(...)>('04-streaming-dma')`.
  * Each test file gets a fresh module (the grader runs every file in a fresh module graph).
+ * Under the grader, a name the stub exports and the driver does not is one error here (a
+ * hidden test that reads `drv.edu_driver` would otherwise fail each test with a TypeError).
  */
 export async function load_driver<T = Record<string, unknown>>(exerciseId: string, file = 'driver.ts'): Promise<T> {
   const path = target_file(exerciseId, file);
   if (!existsSync(path)) {
     throw new Error(`dmalab: ${path} does not exist (was it deleted or renamed?)`);
   }
-  return (await import(/* @vite-ignore */ path)) as T;
+  const mod = (await import(/* @vite-ignore */ path)) as Record<string, unknown>;
+  const want = (globalThis as { __dmalab_exports?: Record<string, ExpectedExports> }).__dmalab_exports?.[file];
+  if (want) check_exports(mod, want);
+  return mod as T;
+}
+
+function check_exports(mod: Record<string, unknown>, want: ExpectedExports): void {
+  const missing = Object.keys(want.names).filter((n) => !(n in mod));
+  if (missing.length === 0) return;
+  const one = missing.length === 1;
+  const lines = missing.map((n) => want.names[n]);
+  const others = Object.keys(mod).filter((n) => !(n in want.names));
+  const e = new Error(
+    `dmalab: ${want.file} does not export ${missing.join(', ')}, which the grader looks for ` +
+      `(the stub exports ${one ? 'it' : 'them'} at line${one ? '' : 's'} ${lines.join(', ')} of ${want.stub})` +
+      (others.length ? `; it exports ${others.join(', ')}` : ''),
+  );
+  e.name = 'DmalabExportError';
+  throw e;
 }

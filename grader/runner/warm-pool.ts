@@ -14,6 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
+import { INSPECT_ON_SIGNAL, type StuckFrame, where_stuck } from './stuck.ts';
 
 const ENTRY = fileURLToPath(new URL('./warm-entry.mjs', import.meta.url));
 const SIM_LOADER = fileURLToPath(new URL('./sim-loader-register.mjs', import.meta.url));
@@ -68,6 +69,8 @@ export class WarmPool {
   spares: number;
   /** test files whose run was killed by the watchdog, with the limit that was hit */
   timed_out = new Map<string, number>();
+  /** for those, the worker's stack when the watchdog paused it (stuck.ts), innermost first */
+  stuck = new Map<string, StuckFrame[]>();
   /** per test file, what its worker announced about each test (see announce.ts); it outlives
    *  a killed worker, so the watchdog's verdict can say which test hung */
   progress = new Map<string, TestProgress>();
@@ -82,12 +85,16 @@ export class WarmPool {
   private spawn(): Proc {
     const cp = fork(ENTRY, [], {
       // The simulator is loaded natively (compiled once per worker, hot across runs): see
-      // sim-loader.mjs; the engine marks it external for vitest.
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--import')), '--import', SIM_LOADER],
-      stdio: ['ignore', this.opts.output === 'inherit' ? 'inherit' : 'ignore', this.opts.output === 'inherit' ? 'inherit' : 'ignore', 'ipc'],
+      // sim-loader.mjs; the engine marks it external for vitest. The inspector stays closed
+      // unless the watchdog opens it (stuck.ts).
+      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--import') && !a.startsWith('--inspect')), '--import', SIM_LOADER, INSPECT_ON_SIGNAL],
+      // stderr is read for the inspector's address (stuck.ts)
+      stdio: ['ignore', this.opts.output === 'inherit' ? 'inherit' : 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
       env: process.env,
     });
+    if (this.opts.output === 'inherit') cp.stderr!.pipe(process.stderr);
+    else cp.stderr!.resume();
     this.stats.spawned++;
     cp.on('message', (m: unknown) => {
       if (!is_announcement(m)) return;
@@ -247,11 +254,18 @@ export class WarmPool {
               pool.running.set(cp, performance.now());
               const files = message.context.files.map((f) => f.filepath);
               const limit = pool.timeout_ms;
+              // Past the limit: read where it is stuck (a few hundred ms at most), then kill it.
+              let stopping = false;
               const kill = () => {
-                if (!alive(cp)) return;
+                if (!alive(cp) || stopping) return;
+                stopping = true;
                 for (const f of files) pool.timed_out.set(f, limit);
-                pool.stats.killed++;
-                cp.kill('SIGKILL');
+                void where_stuck(cp).then((frames) => {
+                  for (const f of files) pool.stuck.set(f, frames);
+                  if (!alive(cp)) return;
+                  pool.stats.killed++;
+                  cp.kill('SIGKILL');
+                });
               };
               // The limit is for the learner's code, not for loading it: it starts with the
               // first test. Loading (a cold worker, a first compile) gets LOAD_ALLOWANCE_MS more,

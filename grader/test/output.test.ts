@@ -9,6 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../course.ts';
 import { DEFAULT_SEED, derive_seeds, seed_hex } from '../lib/seed.ts';
 import { remove_scratch } from '../scratch.ts';
+import { JSON_TAIL, type Verdict, verdict_json } from '../verdict.ts';
 import { cli, fixture_copy } from './helpers.ts';
 
 const root = fixture_copy();
@@ -51,6 +52,21 @@ describe('NDJSON', () => {
     expect(full.tests[1].report).toMatchObject({ dmesg: ['fixture: add(-5, 3) = -2'], diagnostics: [] });
     expect(full.tests[0].report.diagnostics.map((d: { code: string }) => d.code)).toEqual(['FIX_WRONG_SUM']);
   }, 120_000);
+
+  test('a test with hundreds of diagnostics keeps its first few and counts the rest; --details keeps all', () => {
+    const diag = (i: number) => ({ code: 'DMA_POOL_BAD_FREE', message: `dmalab: block ${i}`, file: 'exercises/09/driver.ts', line: i, col: 1,
+      origin: 'dmalab' as const, lines: [`dmalab: block ${i}`], sites: [] });
+    const many = Array.from({ length: 300 }, (_, i) => diag(i));
+    const report = { shape: 'x86', seed: DEFAULT_SEED, diagnostics: many, dmesg: [], trace: [] };
+    const v = { event: 'verdict', exercise: '09-dma-pools', variant: 'mutant', passed: false, ms: 1, errors: [],
+      tests: [{ name: 'frees', passed: false, state: 'failed', ms: 1, diagnostics: many, report }] } as unknown as Verdict;
+    const brief = JSON.parse(verdict_json(v)) as { tests: { diagnostics: { line: number }[]; more_diagnostics: number }[] };
+    expect(brief.tests[0]!.diagnostics.map((d) => d.line)).toEqual([...Array(JSON_TAIL.diagnostics).keys()]);
+    expect(brief.tests[0]!.more_diagnostics).toBe(300 - JSON_TAIL.diagnostics);
+    expect(verdict_json(v).length).toBeLessThan(8_000);
+    const full = JSON.parse(verdict_json(v, true)) as { tests: { diagnostics: unknown[]; more_diagnostics?: number }[] };
+    expect([full.tests[0]!.diagnostics.length, full.tests[0]!.more_diagnostics]).toEqual([300, undefined]);
+  });
 });
 
 describe('JUnit and Classroom', () => {

@@ -64,6 +64,37 @@ describe('verify', () => {
     expect(cli(['verify', '--root', root]).stdout.split('\n')[0]).toBe('dmalab verify: exercises · 2 exercises · seed 0x5eed');
   }, 120_000);
 
+  test('a type error fails the build in every output: text, --json, JUnit, Classroom; exit 1', () => {
+    // Math.trunc("3") is 3 at run time: the hidden tests would pass if they ran
+    writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), 'export function add(a: number, b: number): number {\n  return Math.trunc(`${a + b}`);\n}\n');
+    const text = cli(['verify', '--root', root, '--only', '01']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain("    build: exercises/01-add/driver.ts:2:21 TS2345 Argument of type 'string' is not assignable to parameter of type 'number'.\n");
+    const junit = join(root, 'out', 'build.xml');
+    const cls = join(root, 'out', 'build.json');
+    const r = cli(['verify', '--root', root, '--only', '01', '--json', '--junit', junit, '--classroom', cls]);
+    expect(r.code).toBe(1);
+    const v = r.events.find((e) => e.event === 'verdict')!;
+    expect(v).toMatchObject({ passed: false, tests: [], errors: [{ kind: 'build', code: 'TS2345', file: 'exercises/01-add/driver.ts', line: 2, col: 21 }] });
+    expect(r.events.at(-1)).toMatchObject({ event: 'summary', passed: 0, failed: 1 });
+    expect(readFileSync(junit, 'utf8')).toMatch(/<testsuite name="01-add" tests="1" failures="1"[^>]*>\n(\s*<properties>[\s\S]*?<\/properties>\n)?\s*<testcase classname="01-add" name="build"[^>]*><failure message="Argument of type/);
+    const c = JSON.parse(readFileSync(cls, 'utf8'));
+    expect(c.tests[0]).toMatchObject({ status: 'fail', score: 0, line_no: 2 });
+  }, 120_000);
+
+  test('a stub that does not type-check fails the stub proof (a stub fails its tests, not the build)', () => {
+    const stub = join(root, 'grader', 'stubs', '01-add', 'driver.ts');
+    const src = readFileSync(stub, 'utf8');
+    writeFileSync(stub, src.replace('return 0;', 'return "0";'));
+    try {
+      const r = cli(['verify', '--root', root, '--stubs', '--only', '01']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("✗ the stub of 01-add does not build: 1 type error, first .dmalab/stubs/01-add/driver.ts:4:3 TS2322 Type 'string' is not assignable to type 'number'.");
+    } finally {
+      writeFileSync(stub, src);
+    }
+  }, 120_000);
+
   test('a timeout names the test that was running, and the tests before it keep their results', () => {
     // the first test passes at once; the second loops for ever
     writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'), 'export function add(a: number, b: number): number {\n  if (a < 0) for (;;) {}\n  return a + b;\n}\n');
@@ -71,7 +102,10 @@ describe('verify', () => {
     const v = r.events.find((e) => e.event === 'verdict')!;
     expect(v.timed_out_s).toBe(2);
     expect(v.errors[0]).toMatchObject({ kind: 'timeout' });
-    expect(v.errors[0].message).toBe('timed out after 2 s in "adds negative numbers": an infinite loop, or a wait that never ends?');
+    expect(v.errors[0]).toMatchObject({
+      message: 'timed out after 2 s in "adds negative numbers": stuck at exercises/01-add/driver.ts:2:14 (add)',
+      file: 'exercises/01-add/driver.ts', line: 2, col: 14,
+    });
     expect(v.tests.map((t: { name: string; state: string; message?: string }) => [t.name, t.state, t.message])).toEqual([
       ['adds small numbers', 'passed', undefined],
       ['adds negative numbers', 'failed', 'timed out after 2 s'],

@@ -28,7 +28,7 @@ async function save(content: string, timeout = 20_000) {
 }
 
 beforeAll(async () => {
-  w = new Watcher(root, ['--no-typecheck']);
+  w = new Watcher(root);
   await w.wait((e) => e.event === 'ready', 0, 60_000);
   await w.wait((e) => e.event === 'verdict', 0, 60_000); // the first unfinished exercise, graded at start
 }, 90_000);
@@ -44,6 +44,35 @@ describe('watch mode', () => {
     expect(w.events.find((e) => e.event === 'ready')).toMatchObject({ exercise: '01-add' });
     expect(w.events.find((e) => e.event === 'verdict')).toMatchObject({ exercise: '01-add', passed: false });
   });
+
+  test('a type error fails the build: each error as path:line:col TSnnnn, no hidden test runs, progress does not move', async () => {
+    // Math.trunc("3") is 3 at run time: both hidden tests would pass if they ran
+    const { v } = await save('export function add(a: number, b: number): number {\n  return Math.trunc(`${a + b}`);\n}\n');
+    expect(v.passed).toBe(false);
+    expect(v.tests).toEqual([]);
+    expect(v.errors).toEqual([
+      { kind: 'build', code: 'TS2345', file: 'exercises/01-add/driver.ts', line: 2, col: 21, message: "Argument of type 'string' is not assignable to parameter of type 'number'." },
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.events.filter((e) => e.event === 'progress')).toEqual([]);
+    expect(JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8')).exercises['01-add']?.done ?? false).toBe(false);
+  }, 30_000);
+
+  test('a missing export: one line naming it and the stub\'s line, not one error per test', async () => {
+    const { v } = await save('function add(a: number, b: number): number {\n  return a + b;\n}\nexport const sum = add;\n');
+    expect(v.passed).toBe(false);
+    expect(v.errors).toEqual([
+      {
+        kind: 'export',
+        file: 'exercises/01-add/driver.ts',
+        message: 'dmalab: exercises/01-add/driver.ts does not export add, which the grader looks for (the stub exports it at line 2 of grader/stubs/01-add/driver.ts); it exports sum',
+      },
+    ]);
+    expect(v.tests.map((t: { error?: unknown; message: string }) => [t.error, t.message])).toEqual([
+      [undefined, 'the driver lacks an export the grader looks for'],
+      [undefined, 'the driver lacks an export the grader looks for'],
+    ]);
+  }, 30_000);
 
   test('a save is graded; a correct driver passes', async () => {
     const { v } = await save(SOLUTION);
@@ -71,7 +100,11 @@ describe('watch mode', () => {
     const { v, ms } = await save('export function add(a: number, b: number): number {\n  for (;;) {}\n}\n', 10_000);
     expect(v.passed).toBe(false);
     expect(v.errors[0]).toMatchObject({ kind: 'timeout' });
-    expect(v.errors[0].message).toMatch(/^timed out after 3 s in "adds small numbers"/);
+    // the watchdog paused the worker and read where: the loop's line, not only the test's name
+    expect(v.errors[0]).toMatchObject({
+      message: 'timed out after 3 s in "adds small numbers": stuck at exercises/01-add/driver.ts:2:3 (add)',
+      file: 'exercises/01-add/driver.ts', line: 2, col: 3,
+    });
     expect(ms, JSON.stringify(w.events.slice(-6).map((e) => [e.event, e.ms, e._at, e.hash]))).toBeLessThan(5000);
     expect((await save(SOLUTION)).v.passed).toBe(true);
   }, 30_000);

@@ -51,7 +51,7 @@ class Stream {
 }
 
 beforeAll(async () => {
-  w = new Watcher(root, ['--no-typecheck', '--web', '--port', '0']);
+  w = new Watcher(root, ['--web', '--port', '0']);
   const e = await w.wait((x) => x.event === 'web', 0, 60_000);
   url = new URL(e.url);
   await w.wait((x) => x.event === 'verdict', 0, 60_000);
@@ -114,6 +114,18 @@ describe('watch --web', () => {
     expect(JSON.parse(body).hint).toMatchObject({ n: 1 });
     await w.wait((e) => e.event === 'hint', from);
     expect(JSON.parse(readFileSync(join(root, '.dmalab', 'progress.json'), 'utf8')).exercises['01-add'].hints_seen).toBe(1);
+    s.close();
+  }, 40_000);
+
+  test('a driver that does not build: the page shows each type error at its line, and no test', async () => {
+    const s = new Stream();
+    const from = w.mark();
+    writeFileSync(file, SOLUTION.replace('a + b', 'a + String(b)'));
+    const bad = hash_files(exdir, ex01);
+    await w.wait((e) => e.event === 'verdict' && e.hash === bad, from);
+    const page = await s.wait((x) => x.verdict?.hash === bad);
+    expect(page.s.verdict).toMatchObject({ passed: false, tests: [], errors: [{ kind: 'build', code: 'TS2322', file: 'exercises/01-add/driver.ts' }] });
+    expect(page.s.verdict.headline).toMatch(/build failed/);
     s.close();
   }, 40_000);
 });

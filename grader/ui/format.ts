@@ -42,8 +42,15 @@ export function format_error(e: ErrorInfo, st: Style, ind: string): string {
       lines.push(`${st.red('syntax error')} ${where ? st.bold(where) + ': ' : ''}${first_line(e.message)}`);
       lines.push(...rest_lines(e.message).map((l) => st.dim(l)));
       break;
+    case 'build':
+      lines.push(`${st.red('✗')} ${build_line(e, st)}`);
+      lines.push(...rest_lines(e.message).map((l) => st.dim('  ' + l.trim())));
+      break;
     case 'timeout':
       lines.push(`${st.red('⏱')} ${e.message}`);
+      break;
+    case 'export':
+      lines.push(`${st.yellow('!')} ${e.message}`);
       break;
     case 'missing':
       lines.push(`${st.yellow('!')} ${e.message} — restore it, or \`npm run reset -- <exercise>\``);
@@ -57,6 +64,11 @@ export function format_error(e: ErrorInfo, st: Style, ind: string): string {
       lines.push(...rest_lines(e.message).slice(0, 8).map((l) => st.dim(l)));
   }
   return lines.map((l) => ind + l + '\n').join('');
+}
+
+/** A type error as the build prints it: `path:line:col TS2345 message` (its first line). */
+export function build_line(e: ErrorInfo, st: Style = PLAIN): string {
+  return `${e.file ? st.bold(loc(e)) + ' ' : ''}${e.code ? e.code + ' ' : ''}${first_line(e.message)}`;
 }
 
 function first_line(s: string): string {
@@ -166,6 +178,7 @@ export function test_lesson(t: TestVerdict): string | undefined {
 export function format_verdict_body(v: Verdict, st: Style, o: DetailOptions & { details?: number } = {}): string {
   let s = '';
   for (const e of v.errors) s += format_error(e, st, ' ');
+  if (v.errors.some((e) => e.kind === 'build')) s += st.dim(' no hidden test ran: the tests run once the driver builds') + '\n';
   let shown = 0;
   for (const t of v.tests) {
     if (t.passed) {
@@ -185,7 +198,7 @@ export function format_verdict_body(v: Verdict, st: Style, o: DetailOptions & { 
 /** Short form for `verify`: errors and failing tests, first lines only. */
 export function format_verdict_brief(v: Verdict, ind = '  '): string {
   let s = '';
-  for (const e of v.errors) s += `${ind}${e.kind}: ${first_line(e.message)}${e.file ? ` (${loc(e)})` : ''}\n`;
+  for (const e of v.errors) s += e.kind === 'build' ? `${ind}build: ${build_line(e)}\n` : `${ind}${e.kind}: ${first_line(e.message)}${e.file && e.line && !e.message.includes(loc(e)) ? ` (${loc(e)})` : ''}\n`;
   for (const t of v.tests.filter((x) => !x.passed && x.state !== 'skipped')) {
     s += `${ind}✗ ${t.name}${t.message ? ': ' + first_line(t.message) : ''}\n`;
     for (const d of t.diagnostics) {
@@ -200,6 +213,11 @@ export function headline(v: Verdict): string {
   if (v.passed) return `✓ all ${v.tests.length} hidden tests pass`;
   const e = v.errors[0];
   if (e?.kind === 'syntax') return '✗ does not compile';
+  if (e?.kind === 'build') {
+    const n = v.errors.filter((x) => x.kind === 'build' && x.code).length;
+    return n ? `✗ build failed: ${n} type error${n === 1 ? '' : 's'}` : '✗ build failed';
+  }
+  if (e?.kind === 'export') return '✗ an export is missing';
   if (e?.kind === 'timeout') return `✗ timed out after ${v.timed_out_s ?? '?'} s`;
   if (e?.kind === 'missing') return '✗ file missing';
   const bad = v.tests.filter((t) => !t.passed).length;

@@ -6,10 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Course } from '../course.ts';
-import { rel } from '../course.ts';
 import type { Exercise } from '../lib/manifest-types.ts';
 import { headings, render_markdown } from '../lesson.ts';
-import type { TypeDiagnostic } from '../typecheck.ts';
 import type { TestVerdict, Verdict } from '../verdict.ts';
 import { cut, mark_cut, vislen, wrap, wrap_block } from './fit.ts';
 import { COLOR, diagnostic_parts, format_error, format_verdict_body, headline, hex, progress_bar, test_lesson, type Style } from './format.ts';
@@ -22,8 +20,6 @@ export interface ScreenState {
   done: number;
   /** The exercise passed once, and its file as it is now does not. */
   was_done?: boolean;
-  /** Type errors for the graded content, if the checker has them. */
-  types?: TypeDiagnostic[];
   hint?: HintShown;
   /** 'graded in 84 ms · seed 0x5eed', or what the grader is doing before the first verdict. */
   status: string;
@@ -68,6 +64,7 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
   let dmesg: string[] = [];
   if (v) {
     for (const e of v.errors) add(wrap_block(format_error(e, st, ' '), cols), 2, 3);
+    if (v.errors.some((e) => e.kind === 'build')) add([cut(st.dim(' no hidden test ran: the tests run once the driver builds'), cols)], 0, 1);
     const failing = v.tests.filter((t) => !t.passed && t.state !== 'skipped');
     const first = failing[0];
     if (first) {
@@ -90,7 +87,6 @@ export function verdict_screen(course: Course, ex: Exercise, v: Verdict | undefi
       parts.push({ lines: v.tests.map((t) => cut(` ${st.green('✓')} ${t.name}`, cols)), keep: 0, prio: 0 });
     }
   }
-  if (s.types?.length) add(types_lines(course, s.types, st, cols), 1, 1);
   if (s.hint) add(hint_lines(s.hint, st, cols), 2, 2);
   if (s.status && v) add([cut(st.dim(` ${s.status}`), cols)], 0, 0);
   if (s.notice) add(wrap(st.yellow(s.notice), cols, ' ', '   '), 1, 4);
@@ -148,13 +144,6 @@ function fit(parts: Part[], dmesg: string[], rows: number, cols: number, st: Sty
   return out;
 }
 
-function types_lines(course: Course, types: TypeDiagnostic[], st: Style, cols: number): string[] {
-  const out = [st.yellow(` types (tsx does not check them; fix them too):`)];
-  for (const d of types.slice(0, 5)) out.push(cut(`   ${st.bold(`${rel(course, d.file)}:${d.line}:${d.col}`)} TS${d.code}: ${d.message.split('\n')[0]}`, cols));
-  if (types.length > 5) out.push(st.dim(`   … and ${types.length - 5} more (npm run typecheck)`));
-  return out;
-}
-
 /** A hint wrapped to the terminal under its label (a hanging indent). */
 export function hint_lines(h: HintShown, st: Style, cols: number): string[] {
   if ('none' in h) return wrap(st.cyan('no more hints: ') + h.none, cols, ' ', '   ');
@@ -180,6 +169,7 @@ export function lesson_target(v: Verdict): string | undefined {
   }
   // Killed by the time limit before any test could say more: the section on hangs.
   if (v.timed_out_s) return 'lessons/00-how-this-course-works.md#timeouts';
+  if (v.errors.some((e) => e.kind === 'build')) return 'lessons/00-how-this-course-works.md#typescript-for-c-programmers';
   return undefined;
 }
 

@@ -7,7 +7,6 @@ import type { HintShown } from '../ui/screen.ts';
 import { lesson_pointer, lesson_target } from '../ui/screen.ts';
 import { headline, test_lesson, unique_sites } from '../ui/format.ts';
 import type { TestVerdict, Verdict } from '../verdict.ts';
-import type { TypeDiagnostic } from '../typecheck.ts';
 import { rel } from '../course.ts';
 import { render_inline } from './render.ts';
 
@@ -24,7 +23,6 @@ export interface WebState {
   /** the section the first failure points at */
   lesson: WebLink | null;
   hint: { n: number; of: number; html: string } | { none: string } | null;
-  types: { where: string; code: number; message: string }[];
 }
 
 export interface WebVerdict {
@@ -75,7 +73,6 @@ export interface WatchView {
   status: string;
   notice: string;
   hint: HintShown | undefined;
-  types: TypeDiagnostic[] | undefined;
 }
 
 /** The whole state, from what the watcher has on screen. The verdict's part is cached by
@@ -103,6 +100,5 @@ export function web_state(course: Course, w: WatchView, cache: WeakMap<Verdict, 
     verdict: wv,
     lesson: target && v ? { href: lesson_href(target), label: lesson_pointer(course, v) ?? target } : null,
     hint: !h ? null : 'none' in h ? { none: render_inline(h.none) } : { n: h.n, of: h.of, html: render_inline(h.text) },
-    types: (w.types ?? []).map((d) => ({ where: `${rel(course, d.file)}:${d.line}:${d.col}`, code: d.code, message: d.message.split('\n')[0]! })),
   };
 }

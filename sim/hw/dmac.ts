@@ -191,11 +191,13 @@ export class Dmac implements PlatformModel, BusMaster {
 
   private config(i: number, c: Chan, v: number): void {
     const was = c.config;
+    // How far it got under the old configuration (a halt or an abort keeps that much).
+    const upto = this.done(c);
     if (!this.can_pause) v &= ~DMAC_CFG_H;
     c.config = v & ~DMAC_CFG_A;
     if (!(v & DMAC_CFG_E)) {
       // Disabled: an abort; what is in flight is lost.
-      if (was & DMAC_CFG_E) this.stop(c, true);
+      if (was & DMAC_CFG_E) this.stop(c, true, upto);
       return;
     }
     if (!(was & DMAC_CFG_E)) {
@@ -204,7 +206,7 @@ export class Dmac implements PlatformModel, BusMaster {
       this.begin_segment(i, c);
       return;
     }
-    if (v & DMAC_CFG_H && !(was & DMAC_CFG_H)) this.halt(c);
+    if (v & DMAC_CFG_H && !(was & DMAC_CFG_H)) this.halt(c, upto);
     else if (!(v & DMAC_CFG_H) && was & DMAC_CFG_H) this.kick(i, c);
   }
 
@@ -236,7 +238,9 @@ export class Dmac implements PlatformModel, BusMaster {
 
   /** Bytes of the segment done by now (whole bursts). */
   private done(c: Chan): number {
-    if (!c.running || c.config & DMAC_CFG_H || this.flow(c) !== DMAC_FLOW_MEM2MEM) return c.moved;
+    // Not moving: halted, a peripheral flow (it moves by bursts), or waiting for the
+    // controller's enable (nothing scheduled).
+    if (!c.running || !c.ev || c.config & DMAC_CFG_H || this.flow(c) !== DMAC_FLOW_MEM2MEM) return c.moved;
     const b = this.burst(c);
     const t = Math.floor((M.clock.now - c.since) / NS_PER_BYTE);
     return Math.min(c.seg_bytes, c.moved + Math.floor(t / b) * b);
@@ -269,11 +273,10 @@ export class Dmac implements PlatformModel, BusMaster {
     }
   }
 
-  private halt(c: Chan): void {
+  private halt(c: Chan, upto: number): void {
     if (!c.running) return;
     M.clock.cancel(c.ev);
     c.ev = null;
-    const upto = this.done(c);
     this.move(c, upto);
   }
 
@@ -342,10 +345,10 @@ export class Dmac implements PlatformModel, BusMaster {
     return false;
   }
 
-  private stop(c: Chan, abort: boolean): void {
+  private stop(c: Chan, abort: boolean, upto = this.done(c)): void {
     M.clock.cancel(c.ev);
     c.ev = null;
-    if (abort && c.running) this.move(c, this.done(c));
+    if (abort && c.running) this.move(c, upto);
     this.end_transfers(c);
     c.running = false;
     c.config &= ~DMAC_CFG_E;

@@ -16,12 +16,15 @@ export function spin_lock_init(l: spinlock_t): void {
 
 function lock(l: spinlock_t, entry: Function): void {
   if (l.locked) {
+    // With CONFIG_DEBUG_SPINLOCK, spin_bug() prints these two lines and a backtrace, and the CPU then spins on the
+    // lock for good: 22 s later the soft-lockup watchdog fires (kernel/locking/spinlock_debug.c). It is not an Oops.
     const t = M.sched.task_line();
-    M.diag.report('OOPS', [`BUG: spinlock recursion on CPU#0, ${t.comm}/${t.pid}`,
-      ' lock: ' + l.name + ', .magic: dead4ead, .owner: ' + t.comm + '/' + t.pid + ', .owner_cpu: 0',
-      'dmalab: this lock is already held on this CPU (by this code, or by the code an interrupt handler interrupted): a deadlock'],
+    M.diag.report('SOFT_LOCKUP', [`BUG: spinlock recursion on CPU#0, ${t.comm}/${t.pid}`,
+      ` lock: ${l.name}, .magic: dead4ead, .owner: ${t.comm}/${t.pid}, .owner_cpu: 0`,
+      `watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [${t.comm}:${t.pid}]`,
+      'dmalab: this lock is already held on this CPU (by this code, or by the code an interrupt handler interrupted): it never comes free'],
     { sites: [['Locked at', take_site(entry)]], distinct: true });
-    throw new KernelHalt('bug', 'spinlock recursion');
+    throw new KernelHalt('soft-lockup', 'spinlock recursion');
   }
   l.locked = true;
   M.sched.preempt++;
@@ -83,9 +86,18 @@ export function mutex_lock(m: mutex): void {
   const site = take_site(mutex_lock);
   M.sched.might_sleep('kernel/locking/mutex.c:283', site);
   if (m.locked) {
-    M.diag.report('OOPS', ['INFO: task blocked on a mutex it already holds (deadlock)', `dmalab: mutex '${m.name}' is locked twice`],
+    // A mutex its owner locks again blocks that task for good (without CONFIG_DEBUG_MUTEXES/LOCKDEP, which this
+    // kernel lacks, nothing says why): the hung-task detector reports it after 120 s, as for any wait.
+    M.clock.run_until(() => !m.locked, M.clock.now + 120e9);
+    if (m.locked) {
+      const t = M.sched.task_line();
+      M.diag.report('HUNG_TASK', [
+        `INFO: task ${t.comm}:${t.pid} blocked for more than 120 seconds.`,
+        '      Not tainted 6.1.0-dmalab #1',
+        `dmalab: mutex_lock() of '${m.name}', which this task already holds: a mutex is not recursive, it waits forever`],
       { sites: [['Locked at', site]], distinct: true });
-    throw new KernelHalt('bug', 'mutex deadlock');
+      throw new KernelHalt('soft-lockup', 'hung task: mutex locked twice');
+    }
   }
   m.locked = true;
 }

@@ -81,7 +81,6 @@ function render(): void {
     }
     parts.push(`<div class="muted">${esc(s.status)}</div>`);
   }
-  for (const d of s.types) parts.push(`<div class="warn">types: ${editor_link(d.where)} TS${d.code}: ${esc(d.message)}</div>`);
   if (s.notice) parts.push(`<div class="warn">${esc(s.notice)}</div>`);
   el.innerHTML = parts.join('\n');
   el.querySelector('#hint-btn')?.addEventListener('click', ask_hint);

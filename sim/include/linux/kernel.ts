@@ -1,5 +1,6 @@
 // include/linux/kernel.h, math.h, minmax.h, align.h (the helpers drivers lean on)
 export { lower_32_bits, upper_32_bits } from '../../io/io.ts';
+import { vsprintf } from '../../lib/vsprintf.ts';
 export function ALIGN(x: number, a: number): number {
   return Math.ceil(x / a) * a;
 }
@@ -23,4 +24,8 @@ export function clamp(v: number, lo: number, hi: number): number {
 }
 export function ARRAY_SIZE(a: ArrayLike<unknown>): number {
   return a.length;
+}
+/** kasprintf(): the formatted string (vsprintf's conversions); the gfp flags are not used here. */
+export function kasprintf(_gfp: number, fmt: string, ...args: unknown[]): string {
+  return vsprintf(fmt, args);
 }

@@ -21,7 +21,7 @@ import { IS_ERR } from '../../include/linux/err.ts';
 import { fill, read, pattern, compare } from '../../testing/index.ts';
 import type { Dmac, DmacOptions } from '../../hw/dmac.ts';
 import { dmac_driver } from '../../drivers/dma/dmac.ts';
-import { dmatest_memcpy } from '../drivers/dmatest_client.ts';
+import { dmatest_memcpy } from '../../testing/drivers/dmatest.ts';
 import { Sink } from '../hw/sink.ts';
 
 function rig(shape: ShapeName, o: DmacOptions = {}): { ctrl: platform_device; hw: Dmac; chan: dma_chan } {
@@ -51,7 +51,7 @@ describe('memcpy', () => {
     const r = run(x.ctrl, () => dmatest_memcpy(x.chan, 40, 16384, M.seed));
     expect(r.errors).toEqual([]);
     expect(r.failures).toBe(0);
-    expect(dmesg().some((l) => /^dma0chan0-copy0: summary 40 tests, 0 failures \d+\.\d\d iops \d+ KB\/s \(0\)$/.test(l))).toBe(true);
+    expect(dmesg().some((l) => /^dmatest: dma0chan0-copy0: summary 40 tests, 0 failures \d+\.\d\d iops \d+ KB\/s \(0\)$/.test(l))).toBe(true);
     expect(codes()).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ import { GFP_DMA } from '#linux/gfp';
 import { vmalloc, vfree } from '#linux/vmalloc';
 import { readl, readq, writel, writew, writeq, virt_to_phys, type iomem } from '#linux/io';
 import { DEFINE_SPINLOCK, spin_lock, spin_unlock, spin_lock_irqsave, spin_unlock_irqrestore } from '#linux/spinlock';
+import { DEFINE_MUTEX, mutex_lock, mutex_unlock } from '#linux/mutex';
 import { request_irq, free_irq, IRQ_HANDLED, IRQ_NONE, IRQF_SHARED } from '#linux/interrupt';
 import { DECLARE_COMPLETION, reinit_completion, complete, completion_done, wait_for_completion, wait_for_completion_timeout, type completion } from '#linux/completion';
 import { jiffies, msecs_to_jiffies, time_before } from '#linux/jiffies';
@@ -290,6 +291,22 @@ export function lab_free_coherent_locked(l: lab, len: number, c: { cpu: number; 
   const flags = spin_lock_irqsave(lab_lock);
   dma_free_coherent(l.pdev.dev, len, c.cpu, c.dma);
   spin_unlock_irqrestore(lab_lock, flags);
+}
+/** A helper that takes the lock its caller already holds (the bug), or is called after the unlock (`right`). */
+export function lab_lock_nested(right: boolean): void {
+  const lock = DEFINE_SPINLOCK('lab_lock'); // its own, so a machine that died holding it leaves the next one free
+  spin_lock(lock);
+  if (right) spin_unlock(lock);
+  spin_lock(lock);
+  spin_unlock(lock);
+}
+/** The same with a mutex: mutexes do not nest either. */
+export function lab_mutex_nested(right: boolean): void {
+  const lab_mutex = DEFINE_MUTEX('lab_mutex');
+  mutex_lock(lab_mutex);
+  if (right) mutex_unlock(lab_mutex);
+  mutex_lock(lab_mutex);
+  mutex_unlock(lab_mutex);
 }
 /** dmam_free_coherent() of a buffer dma_alloc_coherent() (unmanaged) gave. */
 export function lab_dmam_free(l: lab, len: number, c: { cpu: number; dma: number }): void {

@@ -120,6 +120,28 @@ describe('watchdog', () => {
     expect(codes()).toEqual(['HUNG_TASK']);
   });
 
+  test('a spinlock taken twice: spinlock_debug\'s lines, then the soft lockup it becomes (not an Oops); once: clean', () => {
+    const x = setup('arm64');
+    expect(call(x.pdev, () => L.lab_lock_nested(false)).ok).toBe(false);
+    caught('SOFT_LOCKUP', /^BUG: spinlock recursion on CPU#0, test\/42\n lock: lab_lock, \.magic: dead4ead, \.owner: test\/42, \.owner_cpu: 0\nwatchdog: BUG: soft lockup - CPU#0 stuck for 22s! \[test:42\]\ndmalab: this lock is already held/, ['Locked at']);
+    expect(codes()).toEqual(['SOFT_LOCKUP']);
+    const y = setup('arm64');
+    expect(call(y.pdev, () => L.lab_lock_nested(true)).ok).toBe(true);
+    expect(codes()).toEqual([]);
+  });
+
+  test('a mutex locked twice by its owner: HUNG_TASK after 120 virtual seconds (the kernel says no more); once: clean', () => {
+    const x = setup('x86');
+    const t0 = x.m.clock.now;
+    expect(call(x.pdev, () => L.lab_mutex_nested(false)).ok).toBe(false);
+    expect((x.m.clock.now - t0) / 1e9).toBeCloseTo(120, 0);
+    caught('HUNG_TASK', /^INFO: task test:42 blocked for more than 120 seconds\.\n {6}Not tainted 6\.1\.0-dmalab #1\ndmalab: mutex_lock\(\) of 'lab_mutex', which this task already holds/, ['Locked at']);
+    expect(codes()).toEqual(['HUNG_TASK']);
+    const y = setup('x86');
+    expect(call(y.pdev, () => L.lab_mutex_nested(true)).ok).toBe(true);
+    expect(codes()).toEqual([]);
+  });
+
   test('the default wall budget is a few seconds', () => {
     expect(machine().sched.wall_budget_ms).toBeGreaterThan(0);
     expect(machine().sched.wall_budget_ms).toBeLessThanOrEqual(5000);
