@@ -179,8 +179,9 @@ export function __dma_async_issue_pending(chan: dma_chan, site: Site): void {
 }
 
 export function dmaengine_tx_status(chan: dma_chan, cookie: dma_cookie_t, state: dma_tx_state | null): dma_status {
+  const site = take_site(dmaengine_tx_status);
   const status = chan.device.device_tx_status!(chan, cookie, state);
-  eng.status(chan, cookie, status, state, take_site(dmaengine_tx_status));
+  eng.status(chan, cookie, status, state, site);
   return status;
 }
 /** A dma_tx_state to fill (the `struct dma_tx_state state;` on the caller's stack). */
@@ -192,9 +193,10 @@ export function dma_tx_state_zero(): dma_tx_state {
  *  used (out-parameters, may be null) get the last completed and last issued cookie. */
 export function dma_async_is_tx_complete(chan: dma_chan, cookie: dma_cookie_t,
   last: { value: dma_cookie_t } | null, used: { value: dma_cookie_t } | null): dma_status {
+  const site = take_site(dma_async_is_tx_complete);
   const state = dma_tx_state_zero();
   const status = chan.device.device_tx_status!(chan, cookie, state);
-  eng.status(chan, cookie, status, null, take_site(dma_async_is_tx_complete));
+  eng.status(chan, cookie, status, null, site);
   if (last) last.value = state.last;
   if (used) used.value = state.used;
   return status;

@@ -62,6 +62,8 @@ export interface dma_async_tx_descriptor {
   callback_param: unknown;
   /** @internal the virt_dma_desc (or the provider's own struct) this one is embedded in */
   _container?: unknown;
+  /** @internal the engine checker's record of it (sim/dmaengine/check/) */
+  _check?: unknown;
 }
 
 export interface dma_tx_state { last: dma_cookie_t; used: dma_cookie_t; residue: number; in_flight_bytes: number }

@@ -14,7 +14,7 @@ import { DT } from '../../dma/debug.ts';
 import { DMA_CTRL_REUSE, type dma_async_tx_descriptor, type dma_chan, type dma_slave_config } from '../types.ts';
 import { dma_get_slave_caps, dma_slave_caps_zero } from '../dmaengine.ts';
 import type { EngineRange } from '../hooks.ts';
-import { chan_name, chan_of, client, ctrl, rearm, report, st, who, type Chan, type Desc, type Range } from './state.ts';
+import { chan_name, chan_of, client, ctrl, desc_of, rearm, report, st, who, type Chan, type Desc, type Range } from './state.ts';
 
 const PREP_FN: Record<string, string> = { slave: 'dmaengine_prep_slave_sg/single()', cyclic: 'dmaengine_prep_dma_cyclic()',
   memcpy: 'dmaengine_prep_dma_memcpy()', memset: 'dmaengine_prep_dma_memset()', interleaved: 'dmaengine_prep_interleaved_dma()' };
@@ -87,16 +87,11 @@ export function on_config(chan: dma_chan, cfg: dma_slave_config, site: Site): vo
 export function on_prep(chan: dma_chan, tx: dma_async_tx_descriptor | null, kind: string, ranges: EngineRange[], site: Site): Desc | null {
   const s = st(), c = chan_of(s, chan);
   c.failed = null;
-  if (!tx) {
-    s.null_prep = { site, owner: M.owner, fn: PREP_FN[kind] ?? 'the prep', ch: c };
-    return null;
-  }
-  if (s.null_prep?.owner === M.owner) s.null_prep = null;
   const ctrl_dev = chan.device.dev;
   const rs: Range[] = [];
   let total = 0;
   for (const r of ranges) {
-    const x: Range = { ...r, other: null, map_site: 0 };
+    const x: Range = { bus: r.bus, len: r.len, write: r.write, other: null, map_site: 0 };
     rs.push(x);
     if (!r.write || kind !== 'memcpy') total += r.len;
     if (!ctrl_dev || !r.len) continue;
@@ -109,9 +104,15 @@ export function on_prep(chan: dma_chan, tx: dma_async_tx_descriptor | null, kind
       if (o) { x.other = o.dev; x.map_site = o.site; }
     }
   }
+  // (A refused prep is still checked: its direction may be why the provider refused it.)
+  if (!tx) {
+    s.null_prep = { site, owner: M.owner, fn: PREP_FN[kind] ?? 'the prep', ch: c };
+    return null;
+  }
+  if (s.null_prep?.owner === M.owner) s.null_prep = null;
   const d: Desc = { tx, ch: c, kind, state: 'prepped', cookie: 0, ranges: rs, total, prep_site: site, submit_site: 0,
     terminated: false, cb_mem: [], cb_pending: false, landed: 0, reached: 0, told: false };
-  s.descs.set(tx, d);
+  tx._check = d;
   c.all.add(d);
   return d;
 }
@@ -135,7 +136,7 @@ export function on_submit(tx: dma_async_tx_descriptor | null, site: Site): void 
     null_used(s, site, 'Submitted at');
     return;
   }
-  const d = s.descs.get(tx);
+  const d = desc_of(tx);
   if (!d || d.state === 'prepped' || tx.flags & DMA_CTRL_REUSE) return;
   const was = d.state === 'done' ? 'completed' : d.state === 'freed' ? 'completed and freed' : 'still queued';
   report('DMAENGINE_DESC_REUSED', [
@@ -161,19 +162,16 @@ export function on_oops(err: Error, frames: CallSite[]): void {
   if (s.null_prep && frames[0]) null_used(s, frames[0], 'Used at');
 }
 
-/** What the callback's parameter points at in kernel memory (a kmalloc'ed struct, or the
- *  pointers of a struct passed by reference). */
+/** What the callback's parameter points at in kernel memory: a kmalloc'ed struct (a pointer
+ *  into the linear map). A driver's own object is not looked into: which of its buffers the
+ *  callback touches is not knowable from here. */
 function cb_memory(param: unknown): number[] {
-  const out: number[] = [];
   const mmu = M.mmu;
-  const add = (v: unknown) => { if (typeof v === 'number' && mmu.is_linear(v)) out.push(mmu.lm_to_phys(v)); };
-  if (typeof param === 'number') add(param);
-  else if (param && typeof param === 'object') for (const v of Object.values(param)) add(v);
-  return out;
+  return typeof param === 'number' && mmu.is_linear(param) ? [mmu.lm_to_phys(param)] : [];
 }
 
 export function on_submitted(tx: dma_async_tx_descriptor, cookie: number, site: Site): Desc | null {
-  const s = st(), d = s.descs.get(tx);
+  const s = st(), d = desc_of(tx);
   if (!d) return null;
   const c = d.ch;
   if (cookie < 0) {

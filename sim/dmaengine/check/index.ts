@@ -8,7 +8,7 @@ import { set_owner_watch } from '../../dma/ownership.ts';
 import { wait_timeout_hooks } from '../../kernel/completion.ts';
 import { oops_hooks } from '../../kernel/die.ts';
 import { bind_watches } from '../../base/dd.ts';
-import { chan_of, drop, rearm, settle, st } from './state.ts';
+import { chan_of, desc_of, drop, rearm, settle, st } from './state.ts';
 import * as C from './client.ts';
 import * as P from './provider.ts';
 
@@ -57,7 +57,7 @@ set_engine_hooks({
     rearm(s);
   },
   complete(tx) {
-    const s = st(), d = s.descs.get(tx);
+    const s = st(), d = desc_of(tx);
     if (!d) return;
     P.check_complete(d);
     if (d.terminated) return;
@@ -67,7 +67,7 @@ set_engine_hooks({
     settle(s, d, true, false);
   },
   callback(tx, begin) {
-    const s = st(), d = tx ? s.descs.get(tx) : undefined;
+    const s = st(), d = tx ? desc_of(tx) : null;
     if (!d) return;
     if (begin) {
       P.check_callback(d);
@@ -78,7 +78,7 @@ set_engine_hooks({
     if (d.kind !== 'cyclic') settle(s, d, false, true);
   },
   free(tx) {
-    const s = st(), d = s.descs.get(tx);
+    const s = st(), d = desc_of(tx);
     if (!d) return;
     d.state = 'freed';
     d.ch.all.delete(d);

@@ -151,8 +151,9 @@ export function after_release(c: Chan, site: Site): void {
 
 /** New work on these addresses: what the controller touches there now is not a leftover. */
 export function unwatch(s: EngState, d: Desc): void {
+  if (!s.watched.length) return;
   const dev = d.ch.chan.device.dev;
-  const keep = (w: Watched) => w.ctrl !== dev || !d.ranges.some((r) => r.bus < w.bus + w.len && r.bus + r.len > w.bus);
-  if (s.watched.length) s.watched = s.watched.filter(keep);
+  s.watched = s.watched.filter((w: Watched) => w.ctrl !== dev || !d.ranges.some((r) => r.bus < w.bus + w.len && r.bus + r.len > w.bus));
+  rearm(s);
 }
 

@@ -67,8 +67,13 @@ export interface Chan {
 /** What the controller may still touch after a synchronize: a terminated descriptor's memory. */
 export interface Watched { ctrl: device; ch: Chan; cookie: number; bus: number; len: number; term: Site }
 
+/** The checker's record of a descriptor (kept on it, as the kernel keeps a debug pointer). */
+export function desc_of(tx: dma_async_tx_descriptor): Desc | null {
+  const d = tx._check as Desc | undefined;
+  return d && d.tx === tx ? d : null;
+}
+
 export interface EngState {
-  descs: WeakMap<dma_async_tx_descriptor, Desc>;
   chans: Map<dma_chan, Chan>;
   /** Descriptors whose transfer may run (submitted, or terminated and not synchronized). */
   running: Set<Desc>;
@@ -90,7 +95,7 @@ export function st(): EngState {
   if (last_m === M) return last_s!;
   let s = machines.get(M);
   if (!s) {
-    machines.set(M, s = { descs: new WeakMap(), chans: new Map(), running: new Set(), cb_live: new Set(), watched: [],
+    machines.set(M, s = { chans: new Map(), running: new Set(), cb_live: new Set(), watched: [],
       in_cb: [], null_prep: null, defer: new Map() });
   }
   last_m = M;

@@ -9,7 +9,7 @@ import { dma_map_single, dma_unmap_single, dma_alloc_coherent, dma_free_coherent
 import { dma_cap_mask, dma_cap_set, dma_request_chan, dma_request_chan_by_mask, dma_release_channel,
   dmaengine_prep_dma_memcpy, dmaengine_prep_slave_single, dmaengine_prep_dma_cyclic, dmaengine_submit, dma_submit_error,
   dma_async_issue_pending, dmaengine_terminate_sync, dmaengine_terminate_async, dmaengine_synchronize, dmaengine_pause,
-  dmaengine_resume, dmaengine_slave_config, dmaengine_tx_status, dma_tx_state_zero, DMA_MEMCPY, DMA_PREP_INTERRUPT,
+  dmaengine_resume, dmaengine_slave_config, dmaengine_desc_set_reuse, dmaengine_desc_free, dmaengine_tx_status, dma_tx_state_zero, DMA_MEMCPY, DMA_PREP_INTERRUPT,
   DMA_CTRL_ACK, DMA_SLAVE_BUSWIDTH_1_BYTE, type dma_chan, type dma_async_tx_descriptor, type dma_slave_config,
   type dma_tx_state } from '#linux/dmaengine';
 import { DECLARE_COMPLETION, reinit_completion, complete, wait_for_completion_timeout, type completion } from '#linux/completion';
@@ -159,6 +159,12 @@ export function elab_submit_checked(l: elab, tx: dma_async_tx_descriptor): numbe
   // The error is the caller's to act on: it returns before issuing.
   if (dma_submit_error(cookie)) return cookie;
   return cookie;
+}
+export function elab_set_reuse(tx: dma_async_tx_descriptor): number {
+  return dmaengine_desc_set_reuse(tx);
+}
+export function elab_desc_free(tx: dma_async_tx_descriptor): number {
+  return dmaengine_desc_free(tx);
 }
 export function elab_issue(chan: dma_chan): void {
   dma_async_issue_pending(chan);
