@@ -104,7 +104,7 @@ function edu_bps(): number {
 /** ns per memcpy of `len` bytes through the dmaengine client API, the bundled provider and the
  *  controller model (sim/hw/dmac.ts), one at a time, each waited for by its callback. */
 function engine_ns(len: number, n: number): number {
-  machine({ shape: 'x86', seed: 7, trace: true });
+  machine({ shape: 'x86', seed: 7, trace: true, wall_budget_ms: 120000 });
   load_platform(dmac_driver);
   const { pdev } = plug_dmac();
   return run(pdev, () => {

@@ -77,6 +77,11 @@ export class Ownership {
   /** Segment heads by (device, 8 KiB of bus address). */
   private b = new Buckets();
   private max_slen = 0;
+  /** find_containing()'s long scans, remembered per (device, bucket) while no segment head is
+   *  added or removed (`gen` counts those): the heads its scan would meet, in its order. */
+  private gen = 0;
+  private memo = new Map<number, number[]>();
+  private memo_gen = 0;
   private live = 0;
   // A ring of recently unmapped/freed ranges (typed, so an unmap allocates nothing).
   private f_dev = new Int32Array(FREED).fill(-1);
@@ -131,6 +136,7 @@ export class Ownership {
       this.r_slen[r] = slen;
       if (slen > this.max_slen) this.max_slen = slen;
       this.b.link(r, bkey(dev.id, bucket_of(bus)));
+      this.gen++;
       this.live++;
     } else {
       this.r_slen[r] = -1;
@@ -210,6 +216,8 @@ export class Ownership {
     if (this.live === 0) return NONE;
     const b = bucket_of(bus);
     const limit = Math.ceil(this.max_slen / 8192) + 2;
+    // A long mapping is live: many buckets to look back through, once per bucket.
+    if (limit > 8 && bus >= 0) return this.find_containing_memo(dev, bus, len, b, limit);
     for (let i = 0; i < limit && b - i >= 0; i++) {
       const h = this.b.first(bkey(dev, b - i));
       if (h === NONE) continue;
@@ -218,6 +226,32 @@ export class Ownership {
         if (this.r_dev[e] === dev && this.r_bus[e]! <= bus && this.r_bus[e]! + this.r_slen[e]! >= bus + len) return e;
         e = this.b.next[e]!;
       } while (e !== h);
+    }
+    return NONE;
+  }
+
+  /** find_containing() over the heads that reach into bucket b, in the scan's order. */
+  private find_containing_memo(dev: number, bus: number, len: number, b: number, limit: number): number {
+    if (this.memo_gen !== this.gen || this.memo.size > 4096) { this.memo.clear(); this.memo_gen = this.gen; }
+    const key = bkey(dev, b);
+    let list = this.memo.get(key);
+    if (!list) {
+      list = [];
+      const from = b * 8192;
+      for (let i = 0; i < limit && b - i >= 0; i++) {
+        const h = this.b.first(bkey(dev, b - i));
+        if (h === NONE) continue;
+        let e = h;
+        do {
+          if (this.r_dev[e] === dev && this.r_bus[e]! + this.r_slen[e]! >= from) list.push(e);
+          e = this.b.next[e]!;
+        } while (e !== h);
+      }
+      this.memo.set(key, list);
+    }
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k]!;
+      if (this.r_bus[e]! <= bus && this.r_bus[e]! + this.r_slen[e]! >= bus + len) return e;
     }
     return NONE;
   }
@@ -245,6 +279,7 @@ export class Ownership {
     if (h === NONE) return;
     const freed = type === DT.coherent ? 1 : 0;
     this.b.unlink(h);
+    this.gen++;
     this.live--;
     this.remember(dev.id, bus, this.r_slen[h]!, this.r_site[h]!, site, freed);
     this.release(h);
@@ -513,7 +548,9 @@ export class Ownership {
     const t: InFlight = { dev, bus, len, write, what, started, done: 0, ranges: [] };
     const h = len > 0 ? this.find_containing(dev.id, bus, len) : NONE;
     if (h !== NONE) {
-      for (const r of this.records_of(h)) {
+      const more = this.extra.get(h), n = more ? more.length : 0;
+      for (let k = -1; k < n; k++) {
+        const r = k < 0 ? h : more![k]!;
         const from = Math.max(bus, this.r_bus[r]!), to = Math.min(bus + len, this.r_bus[r]! + this.r_size[r]!);
         if (from < to) t.ranges.push({ phys: this.r_phys[r]! + from - this.r_bus[r]!, bus: from, len: to - from });
       }

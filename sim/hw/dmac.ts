@@ -87,6 +87,10 @@ class Chan {
   err_write = false;
   ev: Event | null = null;
   reads: DmaTransfer = null; writes: DmaTransfer = null;
+  /** The event callbacks (made once: a segment's end, a burst's). */
+  seg_end: () => void = () => {};
+  burst_end: () => void = () => {};
+  burst = 0;
 }
 
 export class Dmac implements PlatformModel, BusMaster {
@@ -115,7 +119,12 @@ export class Dmac implements PlatformModel, BusMaster {
     this.irqs = n;
     this.residue = o.residue ?? 'burst';
     this.can_pause = o.pause ?? true;
-    this.ch = Array.from({ length: n }, () => new Chan());
+    this.ch = Array.from({ length: n }, (_, i) => {
+      const c = new Chan();
+      c.seg_end = () => { c.ev = null; this.step(i, c, c.seg_bytes); };
+      c.burst_end = () => { c.ev = null; this.step(i, c, c.moved + c.burst); };
+      return c;
+    });
     this.regions = [{ size: 0x1000, read: (off: number) => this.read(off), write: (off: number, _s: number, v: number) => this.write(off, v) }];
   }
   attach(node: PlatformNodeHw): void {
@@ -268,11 +277,12 @@ export class Dmac implements PlatformModel, BusMaster {
     const line = this.waits_on(c);
     if (line < 0) {
       c.since = M.clock.now;
-      c.ev = M.clock.schedule((c.seg_bytes - c.moved) * NS_PER_BYTE, () => { c.ev = null; this.step(i, c, c.seg_bytes); }, 'dmac');
+      c.ev = M.clock.schedule((c.seg_bytes - c.moved) * NS_PER_BYTE, c.seg_end, 'dmac');
     } else if (this.requests & 1 << line) {
       const b = Math.min(this.burst(c), c.seg_bytes - c.moved);
+      c.burst = b;
       c.ev = M.clock.schedule(NS_PER_BEAT * Math.max(1, b / (this.flow(c) === DMAC_FLOW_PER2MEM ? this.swidth(c) : this.dwidth(c))),
-        () => { c.ev = null; this.step(i, c, c.moved + b); }, 'dmac burst');
+        c.burst_end, 'dmac burst');
     }
   }
 
