@@ -80,7 +80,7 @@ stage_initramfs() {
     cp "$RIG/busybox/bin/busybox" "$base/bin/busybox"
     # The applet list, from the x86 busybox's list when the armhf one cannot run here.
     for app in $(qemu-arm "$base/bin/busybox" --list 2>/dev/null || busybox --list 2>/dev/null ||
-                 echo sh mount insmod rmmod cat echo dmesg sleep poweroff ls sed grep cut tr basename sort); do
+                 echo sh mount insmod rmmod cat echo dmesg sleep poweroff reboot ls sed grep cut tr basename sort); do
         [ "$app" = busybox ] || ln -sf busybox "$base/bin/$app"
     done
     log "initramfs base OK"

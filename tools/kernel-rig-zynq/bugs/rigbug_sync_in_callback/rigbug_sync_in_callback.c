@@ -37,6 +37,10 @@ static int __init rigbug_init(void)
 	dst = kmalloc(LEN, GFP_KERNEL);
 	s = dma_map_single(dev, src, LEN, DMA_TO_DEVICE);
 	d = dma_map_single(dev, dst, LEN, DMA_FROM_DEVICE);
+	if (dma_mapping_error(dev, s) || dma_mapping_error(dev, d)) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	tx = dmaengine_prep_dma_memcpy(chan, d, s, LEN, DMA_PREP_INTERRUPT | DMA_CTRL_ACK);
 	if (!tx) {
 		ret = -EIO;
