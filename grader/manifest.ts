@@ -570,6 +570,16 @@ export const exercises: Exercise[] = [
         expect: ['DMA_LEAK_AT_PROBE_FAILURE'] },
     ],
   },
+  {
+    id: '10-nic-rings',
+    title: 'NIC rings',
+    lesson: 'lessons/10-nic-rings.md',
+    files: ['driver.ts'],
+    test: 'grader/tests/10-nic-rings.test.ts',
+    hints: [],
+    mutants: [
+    ],
+  },
   // {
   //   id: '04-streaming-dma',
   //   title: 'Streaming DMA',
