@@ -184,14 +184,14 @@ function nic_clean_rx_ring(nic: nic_dev): void {
 
 /** Take every frame the chip has written back, then refill (e1000_clean_rx_irq()). */
 function nic_clean_rx_irq(nic: nic_dev): void {
-  // TODO: from next_to_clean, while the descriptor's status has DD (and ordered after that load):
-  // read status, length and errors; a frame without EOP, with errors or a bad length is dropped
-  // (nic.stats.rx_dropped) and its buffer stays; a frame of up to NIC_COPYBREAK bytes is copied
-  // out (copy_from_mem into nic.rx_queue) between the syncs that give the buffer to the CPU and
-  // back to the chip; a larger one is unmapped, copied out, its buffer freed and forgotten (the
-  // refill gives the descriptor a new one). Count rx_packets, clear the status, advance
-  // next_to_clean; every NIC_RX_BUFFER_WRITE descriptors, and at the end, refill
-  // (nic_alloc_rx_buffers(nic, E1000_DESC_UNUSED(rx), GFP_ATOMIC)).
+  // TODO: from next_to_clean, one lap of the ring at most, while the descriptor's status has DD
+  // (and ordered after that load): read status, length and errors. A frame without EOP, with
+  // errors or a bad length is dropped (nic.stats.rx_dropped) and its buffer stays; one of up to
+  // NIC_COPYBREAK bytes is copied out (copy_from_mem into nic.rx_queue) between the syncs that
+  // give the buffer to the CPU and back to the chip; a larger one is unmapped, copied out, its
+  // buffer freed and forgotten (the refill gives the descriptor a new one). Count rx_packets,
+  // clear the status, advance next_to_clean; every NIC_RX_BUFFER_WRITE descriptors, and at the
+  // end, refill (nic_alloc_rx_buffers(nic, E1000_DESC_UNUSED(rx), GFP_ATOMIC)).
   void NIC_RX_BUFFER_WRITE;
 }
 

@@ -251,7 +251,8 @@ function nic_clean_rx_irq(nic: nic_dev): void {
   const rx = nic.rx_ring;
   const dev = nic.pdev.dev;
   let cleaned = 0;
-  for (;;) {
+  // One lap at most (e1000's work budget): a frame the chip writes meanwhile raises RXT0 again.
+  for (let work = 0; work < rx.count; work++) {
     const i = rx.next_to_clean;
     const d = E1000_DESC(rx, i);
     if (!(e1000_rx_desc.get(d, 'status') & E1000_RXD_STAT_DD))
