@@ -226,7 +226,7 @@ export function transform_sites(src: string, file: string): SiteTransform | null
       else if (d === 0 && t === 'punct' && v === ',' && m + 1 < close) last = m;
     }
     const id = sites.length;
-    const [line, col] = pos(method ? toks[k - 2]!.at : tk.at);
+    const [line, col] = pos(tk.at);   // a method call: at the method's name, as V8 reports it
     sites.push([line, col, fns.length ? fns[fns.length - 1]!.name : '<module>']);
     if (j + 1 === close) {
       edits.push({ at: tk.at, text: `(__dmalab_s(__dmalab_b + ${id}, 0), ` });

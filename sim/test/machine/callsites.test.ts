@@ -69,7 +69,7 @@ export function fill(d: number): void {
 `;
   const t = transform_sites(src, 'y.ts')!;
   const sites = JSON.parse(/__dmalab_sites\("y\.ts", (\[.*?\])\); /.exec(t.code)![1]!) as [number, number, string][];
-  expect(sites).toEqual([[2, 21, '<module>'], [4, 3, 'fill'], [6, 10, 'fill']]);
+  expect(sites).toEqual([[2, 21, '<module>'], [4, 8, 'fill'], [6, 15, 'fill']]);
   expect(t.code).toContain("desc.set(d, 'len', __dmalab_s(__dmalab_b + 1, 5));");
   expect(t.code).toContain("other.set(d, 'len', 5);");
 });
