@@ -172,6 +172,8 @@ export class Pdma implements PlatformModel, BusMaster, DmaRequestSink {
   dma_site: Site = 0;
   /** Bursts that reached the bus, per channel (for tests: the model's own count of bytes). */
   readonly moved: number[];
+  /** A run of bursts in flight at once. */
+  private buf = new Uint8Array(1 << 14);
 
   constructor(o: PdmaOptions = {}) {
     this.channels = Math.min(8, Math.max(1, o.channels ?? 8));
@@ -365,26 +367,60 @@ export class Pdma implements PlatformModel, BusMaster, DmaRequestSink {
   /** Put the first `n` planned bursts on the bus, in order; false if one faulted. */
   private commit(t: Thread, n: number): boolean {
     const ops = t.ops.splice(0, n);
-    for (const op of ops) {
-      let ok = true;
-      if (op.inc) ok = op.st ? dma_write(this, op.addr, t.fifo, 0, op.n) : dma_read(this, op.addr, t.fifo, 0, op.n);
-      else for (let o = 0; o < op.n && ok; o += op.beat) ok = op.st ? dma_write(this, op.addr, t.fifo, o, op.beat) : dma_read(this, op.addr, t.fifo, o, op.beat);
+    for (let i = 0; i < ops.length;) {
+      const op = ops[i]!;
+      // A run of LD/ST pairs walking two separate memory ranges moves as one read and one write.
+      const k = this.pairs(ops, i);
+      let ok: boolean, st = op.st;
+      if (k > 1) {
+        const len = k * op.n, ld = op, sto = ops[i + 1]!;
+        if (this.buf.length < len) this.buf = new Uint8Array(Math.max(len, this.buf.length * 2));
+        ok = dma_read(this, ld.addr, this.buf, 0, len);
+        st = ok;
+        if (ok) ok = dma_write(this, sto.addr, this.buf, 0, len);
+        if (ok) { t.fifo.set(this.buf.subarray(len - op.n, len)); this.moved[t.id]! += len; }
+      } else {
+        ok = this.burst(t, op);
+        if (ok && op.st) this.moved[t.id]! += op.n;
+      }
       if (!ok) {
         // The state is the one before this burst: SAR/DAR where it failed, CPC at it.
         t.seen = { ...t.seen, pc: op.pc };
         t.ops.length = 0;
         this.end_spans(t);
-        this.fault(t, op.st ? PDMA_FT_DATA_WRITE : PDMA_FT_DATA_READ);
+        this.fault(t, st ? PDMA_FT_DATA_WRITE : PDMA_FT_DATA_READ);
         return false;
       }
-      if (op.st) this.moved[t.id]! += op.n;
-      t.seen = op.after;
+      i += k > 1 ? 2 * k : 1;
+      t.seen = ops[i - 1]!.after;
     }
     if (!t.ops.length) {
       this.end_spans(t);
       t.r = { ...t.seen };
     }
     return true;
+  }
+
+  /** How many LD/ST pairs from ops[i] continue each other on two ranges that do not overlap. */
+  private pairs(ops: Op[], i: number): number {
+    const a = ops[i]!, b = ops[i + 1];
+    if (a.st || !a.inc || !b || !b.st || !b.inc || b.n !== a.n) return 0;
+    let k = 1;
+    while (i + 2 * k + 1 < ops.length) {
+      const l = ops[i + 2 * k]!, s = ops[i + 2 * k + 1]!;
+      if (l.st || !l.inc || !s.st || !s.inc || l.n !== a.n || s.n !== a.n || l.addr !== a.addr + k * a.n || s.addr !== b.addr + k * a.n) break;
+      k++;
+    }
+    const len = k * a.n;
+    return a.addr < b.addr + len && b.addr < a.addr + len ? 0 : k;
+  }
+
+  /** One burst through the accessor: the memory side at once, a FIFO beat by beat. */
+  private burst(t: Thread, op: Op): boolean {
+    if (op.inc) return op.st ? dma_write(this, op.addr, t.fifo, 0, op.n) : dma_read(this, op.addr, t.fifo, 0, op.n);
+    let ok = true;
+    for (let o = 0; o < op.n && ok; o += op.beat) ok = op.st ? dma_write(this, op.addr, t.fifo, o, op.beat) : dma_read(this, op.addr, t.fifo, o, op.beat);
+    return ok;
   }
 
   private end_spans(t: Thread): void {
