@@ -603,7 +603,7 @@ export const exercises: Exercise[] = [
         edits: [{ find: "    if (dma_submit_error(cookie)) {\n      dev_err(cp.dev, '%s: submit error %d\\n', dma_chan_name(chan), cookie);\n      ret = -EIO;\n      break run;\n    }\n", replace: '' }],
         expect: ['DMAENGINE_SUBMIT_ERROR_IGNORED', 'WRONG_RESULT'] },
       { id: 'prep-null-ignored', description: 'no NULL check after the prep',
-        edits: [{ find: "    if (!tx) {\n      dev_err(cp.dev, '%s: prep of a %zu-byte copy failed\\n', dma_chan_name(chan), len);\n      ret = -ENOMEM;\n      break run;\n    }\n", replace: '' }],
+        edits: [{ find: "    const tx = dmaengine_prep_dma_memcpy(chan, d, s, len, DMA_PREP_INTERRUPT | DMA_CTRL_ACK);\n    if (!tx) {\n      dev_err(cp.dev, '%s: prep of a %zu-byte copy failed\\n', dma_chan_name(chan), len);\n      ret = -ENOMEM;\n      break run;\n    }\n", replace: '    const tx = dmaengine_prep_dma_memcpy(chan, d, s, len, DMA_PREP_INTERRUPT | DMA_CTRL_ACK)!;\n' }],
         expect: ['DMAENGINE_PREP_NULL_IGNORED', 'OOPS'] },
       { id: 'args-swapped', description: 'prep(chan, src, dst, ...): source and destination swapped',
         edits: [{ find: 'dmaengine_prep_dma_memcpy(chan, d, s, len,', replace: 'dmaengine_prep_dma_memcpy(chan, s, d, len,' }],
