@@ -30,7 +30,7 @@ export interface RunOptions extends MachineOptions {
 interface Finding { code: Code; lines: string[]; time_ns: number; after: number }
 
 /** Thrown to stop a test body once the driver has crashed. */
-class Stop extends Error {}
+export class Stop extends Error {}
 
 /** A driver that spun until the watchdog stopped it will spin in the next test too: after the
  *  first soft lockup of a run, later tests get a short real-time budget, so every test reports
