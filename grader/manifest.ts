@@ -668,7 +668,7 @@ export const exercises: Exercise[] = [
         expect: ['DMAENGINE_CHAN_LEAK'] },
       { id: 'rx-direction-mismatch', description: 'the receive is prepared DMA_MEM_TO_DEV',
         edits: [{ find: 'dmaengine_prep_slave_single(chan, dma, len, DMA_DEV_TO_MEM,', replace: 'dmaengine_prep_slave_single(chan, dma, len, DMA_MEM_TO_DEV,' }],
-        expect: ['DMAENGINE_DIRECTION_MISMATCH', 'DEVICE_ACCESS_WRONG_DIRECTION'] },
+        expect: ['DMAENGINE_DIRECTION_MISMATCH', 'WRONG_RESULT'] },
       { id: 'map-uart-device', description: 'both directions map their buffers for the UART\'s device, not the controller\'s',
         edits: [
           { find: '  const chan = u.tx;\n  if (!chan) return -EINVAL;\n  const dev = chan.device.dev!;', replace: '  const chan = u.tx;\n  if (!chan) return -EINVAL;\n  const dev = u.pdev.dev;' },
@@ -705,7 +705,7 @@ export const exercises: Exercise[] = [
           { find: '  dmaengine_pause, dmaengine_tx_status, dma_tx_state_zero, dmaengine_terminate_sync,', replace: '  dmaengine_pause, dmaengine_tx_status, dma_tx_state_zero, dmaengine_terminate_sync, dmaengine_terminate_async,' },
           { find: '  if (u.rx) dmaengine_terminate_sync(u.rx);\n  if (u.tx) dmaengine_terminate_sync(u.tx);\n', replace: '  if (u.rx) dmaengine_terminate_async(u.rx);\n  if (u.tx) dmaengine_terminate_async(u.tx);\n' },
         ],
-        expect: ['DMAENGINE_BUFFER_FREED_ACTIVE', 'DEVICE_ACCESS_FREED'] },
+        expect: ['DMAENGINE_BUFFER_FREED_ACTIVE', 'DMA_UNMAP_IN_FLIGHT'] },
       { id: 'sync-in-irq', description: 'the interrupt handler stops the RX channel itself on a receive timeout (dmaengine_terminate_sync() in hard-IRQ context)',
         edits: [{ find: '    u.rt_seen ||= !!(status & UART_RTIS);\n', replace: '    u.rt_seen ||= !!(status & UART_RTIS);\n    if (u.rx && u.rx_buf && status & UART_RTIS) dmaengine_terminate_sync(u.rx);\n' }],
         expect: ['DMAENGINE_SYNC_IN_ATOMIC', 'SLEEP_IN_ATOMIC'] },
