@@ -20,7 +20,7 @@ export default defineConfig({
       'grader/tests/**',
       '.dmalab/**',
       // timing-sensitive (verdict within 5 s, the page within 100 ms): npm test runs them alone, after the rest
-      ...(process.env.DMALAB_TEST_PHASE === 'parallel' ? ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts', 'grader/test/web-browser.test.ts'] : []),
+      ...(process.env.DMALAB_TEST_PHASE === 'parallel' ? ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts', 'grader/test/spin-watch.test.ts', 'grader/test/web-browser.test.ts'] : []),
     ],
     passWithNoTests: true,
   },

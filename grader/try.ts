@@ -22,6 +22,7 @@ export interface Playground {
   plug_irqgen: typeof sim.plug_irqgen;
   plug_sgblk: typeof sim.plug_sgblk;
   plug_cmdq: typeof sim.plug_cmdq;
+  plug_e1000: typeof sim.plug_e1000;
   bind(drv: pci_driver, pdev: pci_dev): number;
   unbind(pdev: pci_dev): void;
   call<R>(pdev: pci_dev, fn: () => R): R;
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
     plug_irqgen: sim.plug_irqgen,
     plug_sgblk: sim.plug_sgblk,
     plug_cmdq: sim.plug_cmdq,
+    plug_e1000: sim.plug_e1000,
     bind: (d, p) => sim.bind(d, p),
     unbind: (p) => sim.unbind(p),
     call: (p, fn) => {

@@ -57,7 +57,7 @@ if (!skip_unit) {
   console.log('── unit tests (vitest.config.ts)');
   vitest_run('parallel', [], { DMALAB_TEST_PHASE: 'parallel' });
   console.log('── watch-mode tests (alone: they measure time to verdict)');
-  vitest_run('watch', ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts'], {});
+  vitest_run('watch', ['grader/test/watch.test.ts', 'grader/test/web-watch.test.ts', 'grader/test/spin-watch.test.ts'], {});
   console.log('── the browser view, end to end (chromium)');
   vitest_run('browser', ['grader/test/web-browser.test.ts'], {});
 }

@@ -28,7 +28,7 @@ beforeAll(async () => {
   verdicts = [...stubs.events, ...r.events].filter((e) => e.event === 'verdict') as Verdict[];
   const expected = course.exercises.reduce((n, ex) => n + 1 + ex.mutants.length, 0);
   expect(verdicts.length, stubs.stderr + r.stderr).toBe(expected);
-}, 480_000);
+}, 900_000);
 
 describe('the verdict screen of every stub and mutant', () => {
   for (const [cols, rows] of [[80, 24], [160, 50]] as const) {

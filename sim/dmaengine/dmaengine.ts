@@ -220,7 +220,8 @@ export function dma_request_channel(mask: dma_cap_mask_t, fn: dma_filter_fn | nu
  *  pointer: -ENODEV when there is none, -EPROBE_DEFER when its controller has not probed. */
 export function dma_request_chan(dev: device, name: string): dma_chan {
   const site = take_site(dma_request_chan);
-  const chan = request_chan(dev, name);
+  // An injection point (fail-nth): the channel is not there, as when the controller has none free.
+  const chan = M.faults.should_fail('dma_chan', site) ? ERR_PTR<dma_chan>(-ENODEV) : request_chan(dev, name);
   eng.request(chan, 'dma_request_chan', site);
   return chan;
 }
@@ -260,7 +261,7 @@ export function dma_request_slave_channel(dev: device, name: string): dma_chan |
  *  DMA device is registered at all, else -ENODEV. */
 export function dma_request_chan_by_mask(mask: dma_cap_mask_t | null): dma_chan {
   const site = take_site(dma_request_chan_by_mask);
-  const chan: dma_chan = mask ? __dma_request_channel(mask, null, null, null) ??
+  const chan: dma_chan = M.faults.should_fail('dma_chan', site) ? ERR_PTR<dma_chan>(-ENODEV) : mask ? __dma_request_channel(mask, null, null, null) ??
     ERR_PTR<dma_chan>(st().list.length ? -ENODEV : -EPROBE_DEFER) : ERR_PTR<dma_chan>(-ENODEV);
   eng.request(chan, 'dma_request_chan_by_mask', site);
   return chan;

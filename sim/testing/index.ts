@@ -22,6 +22,7 @@ import { platform_bind, platform_unbind, platform_driver_register, platform_driv
   type platform_device, type platform_driver, type platform_module } from '../base/platform.ts';
 import type { PlatformModel } from '../hw/platform.ts';
 import { Dmac, type DmacOptions } from '../hw/dmac.ts';
+import { Pdma, type PdmaOptions } from '../hw/pdma.ts';
 import { Uart, UartRemote, type UartOptions } from '../hw/uart.ts';
 import { I2s, I2sCodec } from '../hw/i2s.ts';
 import type { DmaRequester, DmaRequestSink } from '../hw/dmareq.ts';
@@ -125,6 +126,15 @@ export type { DmacOptions };
  *  driver (sim/drivers/dma/dmac.ts) binds if loaded. */
 export function plug_dmac(o: DmacOptions = {}, node: DtNode = {}): { pdev: platform_device; hw: Dmac } {
   const hw = new Dmac(o);
+  return { pdev: of_platform_plug(hw, { '#dma-cells': 1, ...node }), hw };
+}
+
+export { Pdma };
+export type { PdmaOptions };
+/** Plug the PL330-like DMA controller of exercise 14 (sim/hw/pdma.ts): compatible
+ *  "dmalab,pdma", one request-line cell per "dmas" entry, its event lines then its abort line. */
+export function plug_pdma(o: PdmaOptions = {}, node: DtNode = {}): { pdev: platform_device; hw: Pdma } {
+  const hw = new Pdma(o);
   return { pdev: of_platform_plug(hw, { '#dma-cells': 1, ...node }), hw };
 }
 
