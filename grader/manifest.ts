@@ -620,7 +620,7 @@ export const exercises: Exercise[] = [
         expect: ['DEVICE_ACCESS_UNMAPPED'] },
       { id: 'rx-refill-past-failure', description: "the RX refill skips a descriptor whose buffer could not be mapped but still advances RDT past it: the chip gets its old buffer_addr",
         edits: [{ find: "      if (dma_mapping_error(dev, dma)) {\n        kfree(buf);\n        break;\n      }", replace: "      if (dma_mapping_error(dev, dma)) {\n        kfree(buf);\n        i = (i + 1) % rx.count;\n        n++;\n        continue;\n      }" }],
-        expect: ['DEVICE_ACCESS_UNMAPPED'] },
+        expect: ['DEVICE_ACCESS_FREED'] },
       { id: 'rx-status-not-cleared', description: "DD is never cleared when a descriptor goes back to the chip: the next lap finds the old DD",
         edits: [{ find: "    e1000_rx_desc.set(d, 'buffer_addr', bi.dma);\n    e1000_rx_desc.set(d, 'status', 0);\n", replace: "    e1000_rx_desc.set(d, 'buffer_addr', bi.dma);\n" }, { find: "    e1000_rx_desc.set(d, 'status', 0);\n    rx.next_to_clean = (i + 1) % rx.count;", replace: "    rx.next_to_clean = (i + 1) % rx.count;" }],
         expect: ['DATA_MISMATCH'] },
