@@ -128,6 +128,11 @@ function stop_locked(r: Run, x: Rig, s = x.play): void {
     drv.pcm_stop(s);
     spin_unlock_irqrestore(s.lock, flags);
   });
+  // A stopped stream's side of the serializer is off: nothing more is played.
+  const played = x.i2s.codec.played.length;
+  run_for_ms(1);
+  const more = x.i2s.codec.played.length - played;
+  if (s === x.play && more) r.finding('DATA_MISMATCH', `after pcm_stop(s) the serializer played ${more} more frames in 1 ms (silence, or the ring's stale frames): stop it with the channel`);
 }
 
 function close(r: Run, x: Rig, s = x.play): void {
