@@ -153,6 +153,11 @@ interface Edit { at: number; text: string }
 export function transform_sites(src: string, file: string): SiteTransform | null {
   const names = kernel_imports(src);
   if (!names.size) return null;
+  // Layouts made with struct_layout(): their .get()/.set() are kernel calls too (a descriptor's
+  // field store is where a report about it points).
+  const layouts = new Set<string>();
+  if (names.has('struct_layout'))
+    for (const m of src.matchAll(/\b(?:const|let)\s+([A-Za-z_$][\w$]*)\s*=\s*struct_layout\s*\(/g)) layouts.add(m[1]!);
   const toks = tokenize(src);
   const edits: Edit[] = [];
   const sites: [number, number, string][] = [];
@@ -196,8 +201,9 @@ export function transform_sites(src: string, file: string): SiteTransform | null
       if (look[0]?.v === 'function') { pending = tk.v; pending_at = body_brace(toks, k + 3); }
       else if (arrow >= 0) { pending = tk.v; pending_at = toks[k + 3 + arrow]?.v === '{' ? k + 3 + arrow : -1; }
     }
-    if (!names.has(tk.v)) continue;
-    if (prev && (prev.v === '.' || prev.v === '?.' || prev.v === 'function')) continue;
+    const method = (tk.v === 'get' || tk.v === 'set') && prev?.v === '.' && layouts.has(toks[k - 2]?.v ?? '');
+    if (!names.has(tk.v) && !method) continue;
+    if (!method && prev && (prev.v === '.' || prev.v === '?.' || prev.v === 'function')) continue;
     let j = k + 1;
     if (toks[j]?.v === '<') {
       let d = 0;
@@ -220,7 +226,7 @@ export function transform_sites(src: string, file: string): SiteTransform | null
       else if (d === 0 && t === 'punct' && v === ',' && m + 1 < close) last = m;
     }
     const id = sites.length;
-    const [line, col] = pos(tk.at);
+    const [line, col] = pos(tk.at);   // a method call: at the method's name, as V8 reports it
     sites.push([line, col, fns.length ? fns[fns.length - 1]!.name : '<module>']);
     if (j + 1 === close) {
       edits.push({ at: tk.at, text: `(__dmalab_s(__dmalab_b + ${id}, 0), ` });

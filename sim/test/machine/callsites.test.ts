@@ -57,3 +57,19 @@ test.each(['x86', 'arm64-smmu'] as const)('%s: diagnostics carry the driver\'s f
   // The printed report says the same.
   expect(x.m.dmesg.texts().join('\n')).toContain(`dmalab:   CPU read at: sim/test/drivers/lab.ts:${read.line}:${read.col} (lab_get8)`);
 });
+
+test('a struct_layout()\'s get/set calls are call sites too (a descriptor field store is where a report points)', () => {
+  const src = `import { struct_layout } from '#dmalab/mem';
+export const desc = struct_layout({ addr: 'u64', len: 'u16' });
+export function fill(d: number): void {
+  desc.set(d, 'len', 5);
+  other.set(d, 'len', 5);
+  return desc.get(d, 'len');
+}
+`;
+  const t = transform_sites(src, 'y.ts')!;
+  const sites = JSON.parse(/__dmalab_sites\("y\.ts", (\[.*?\])\); /.exec(t.code)![1]!) as [number, number, string][];
+  expect(sites).toEqual([[2, 21, '<module>'], [4, 8, 'fill'], [6, 15, 'fill']]);
+  expect(t.code).toContain("desc.set(d, 'len', __dmalab_s(__dmalab_b + 1, 5));");
+  expect(t.code).toContain("other.set(d, 'len', 5);");
+});
