@@ -1,6 +1,7 @@
-// npm run try -- NN [--shape S] [--seed X] [--solution] [--trace N]
-// The playground: run one exercise's driver once on a chosen machine, print the kernel log as
-// it happens, then what the checker said and the last trace events. The driver runs under
+// npm run try -- NN|NAME [--shape S] [--seed X] [--solution] [--trace N]
+// The playground: run one exercise's driver once on a chosen machine, or one of the DMA
+// engine's workloads by name (grader/workloads/engine.ts: dmatest, cyclic, defer, pio), print
+// the kernel log as it happens, then what the checker said and the last trace events. The driver runs under
 // tsx with call-site rewriting (sim/site/register.ts), so a debugger can step through it
 // (see the README's launch configuration).
 import path from 'node:path';
@@ -11,6 +12,7 @@ import * as sim from '#sim/testing';
 import { stamp } from '../sim/kernel/printk.ts';
 import type { pci_dev, pci_driver, ShapeName } from '#sim/testing';
 import { unique_sites } from './ui/format.ts';
+import { ENGINE_WORKLOADS } from './workloads/engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -48,7 +50,14 @@ async function main(): Promise<number> {
   });
   if (!positionals[0]) {
     process.stderr.write('usage: npm run try -- NN [--shape x86|x86-iommu|x86-swiotlb|arm64|arm64-smmu] [--seed X] [--solution]\n');
+    process.stderr.write(`       npm run try -- ${Object.keys(ENGINE_WORKLOADS).join('|')} [--shape S] [--seed X]   (the DMA engine)\n`);
     return 2;
+  }
+  const engine = ENGINE_WORKLOADS[positionals[0]];
+  if (engine) {
+    const m = sim.machine({ shape: values.shape as ShapeName, seed: Number(values.seed), placement: values.placement as 'low' | 'high', wall_budget_ms: 10000 });
+    process.stdout.write(`== ${positionals[0]}: ${engine.about}\n== on machine ${m.shape.name}, seed 0x${m.seed.toString(16)}\n== dmesg\n`);
+    return play(m, Number(values.trace), () => engine.run((s) => process.stdout.write(`   ${s}\n`)));
   }
   const id = find_exercise(positionals[0]);
   const wl = path.join(ROOT, 'grader', 'workloads', `${id}.ts`);
@@ -77,8 +86,18 @@ async function main(): Promise<number> {
     log: (s) => process.stdout.write(`   ${s}\n`),
     machine: m,
   };
+  return play(m, Number(values.trace), () => workload(t, drv), true);
+}
+
+/** Run a workload with the kernel log echoed, then say what the checker found and the trace's
+ *  tail; exit 1 if it found anything. */
+function play(m: sim.Machine, trace: number, f: () => void, echoed = false): number {
+  if (!echoed) {
+    m.dmesg.echo = (l) => process.stdout.write(stamp(l) + '\n');
+    for (const l of m.dmesg.lines) process.stdout.write(stamp(l) + '\n');
+  }
   try {
-    workload(t, drv);
+    f();
   } catch (e) {
     process.stdout.write(`== stopped: ${(e as Error).message}\n`);
   }
@@ -91,8 +110,8 @@ async function main(): Promise<number> {
     const sites = unique_sites(d.sites.map((s) => ({ label: s.label, ...s.site })), [first]);
     for (const p of sites) process.stdout.write(`      ${p.label}: ${p.where}${p.fn ? ` (${p.fn})` : ''}${p.n > 1 ? ` (×${p.n})` : ''}\n`);
   }
-  process.stdout.write(`== trace (last ${values.trace} events)\n`);
-  for (const l of m.trace.tail(Number(values.trace))) process.stdout.write(l + '\n');
+  process.stdout.write(`== trace (last ${trace} events)\n`);
+  for (const l of m.trace.tail(trace)) process.stdout.write(l + '\n');
   return diags.length ? 1 : 0;
 }
 

@@ -41,6 +41,37 @@ describe('npm run try', () => {
     ]);
   }, 60_000);
 
+  test('the DMA engine by name: dmatest on the bundled provider, its summaries in dmatest\'s words; exit 0', () => {
+    const r = run_try(['dmatest', '--shape', 'arm64-smmu']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^== dmatest: dmatest \(dmatest\.c 6\.1\) on the bundled provider/);
+    expect(r.out).toContain('== on machine arm64-smmu, seed 0x5eed');
+    const sums = r.out.split('\n').filter((l) => / dmatest: dma0chan\d-copy\d: summary 20 tests, 0 failures \d+\.\d\d iops \d+ KB\/s \(0\)$/.test(l));
+    expect(sums).toHaveLength(4);
+    expect(r.out).toContain('== the checker: nothing to report');
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  test('cyclic, defer and pio: period callbacks that stop while paused, a deferred probe, the PIO fallback', () => {
+    const c = run_try(['cyclic', '--shape', 'x86-iommu']);
+    expect(c.code).toBe(0);
+    const cb = c.out.match(/period callbacks so far: (\d+) while running, (\d+) after the pause, (\d+) after resuming; 0 after terminate_sync/)!;
+    expect(Number(cb[1])).toBeGreaterThanOrEqual(4);
+    expect(cb[2]).toBe(cb[1]);
+    expect(Number(cb[3])).toBeGreaterThan(Number(cb[2]));
+    expect(c.out).toMatch(/residue paused: (\d+) \(paused\), \1 \(paused\) \(dmaengine_pause: 0\)/);
+    const d = run_try(['defer']);
+    expect(d.code).toBe(0);
+    expect(d.out).toContain('   client plugged, no controller yet: probe deferred\n');
+    expect(d.out).toContain('dmatest-client dma-copy: using dma0chan0');
+    expect(d.out).toContain('   copy of 20000 bytes by DMA: 0 (every byte landed)');
+    const p = run_try(['pio', '--shape', 'arm64']);
+    expect(p.code).toBe(0);
+    expect(p.out).toContain('dmatest-client dma-copy: no DMA channel, copying by PIO');
+    expect(p.out).toContain('   copy of 4096 bytes by PIO: 0 (every byte landed)');
+    expect(p.out).toContain('== the checker: nothing to report');
+  }, 120_000);
+
   test('no exercise named, or one that does not exist: a usage line, exit 2', () => {
     const a = run_try([]);
     expect(a.code).toBe(2);

@@ -20,6 +20,7 @@ import { Buckets, bkey, bucket_of } from '../lib/buckets.ts';
 import { what_is } from '../mm/whatis.ts';
 
 const NONE = -1;
+const who_of = (dev: device) => `${dev_driver_string(dev)} ${dev_name(dev)}`;
 
 interface Freed { dev: number; bus: number; size: number; mapped: Site; unmapped: Site; what: string }
 const FREED = 64;
@@ -76,6 +77,11 @@ export class Ownership {
   /** Segment heads by (device, 8 KiB of bus address). */
   private b = new Buckets();
   private max_slen = 0;
+  /** find_containing()'s long scans, remembered per (device, bucket) while no segment head is
+   *  added or removed (`gen` counts those): the heads its scan would meet, in its order. */
+  private gen = 0;
+  private memo = new Map<number, number[]>();
+  private memo_gen = 0;
   private live = 0;
   // A ring of recently unmapped/freed ranges (typed, so an unmap allocates nothing).
   private f_dev = new Int32Array(FREED).fill(-1);
@@ -130,6 +136,7 @@ export class Ownership {
       this.r_slen[r] = slen;
       if (slen > this.max_slen) this.max_slen = slen;
       this.b.link(r, bkey(dev.id, bucket_of(bus)));
+      this.gen++;
       this.live++;
     } else {
       this.r_slen[r] = -1;
@@ -209,6 +216,8 @@ export class Ownership {
     if (this.live === 0) return NONE;
     const b = bucket_of(bus);
     const limit = Math.ceil(this.max_slen / 8192) + 2;
+    // A long mapping is live: many buckets to look back through, once per bucket.
+    if (limit > 8 && bus >= 0) return this.find_containing_memo(dev, bus, len, b, limit);
     for (let i = 0; i < limit && b - i >= 0; i++) {
       const h = this.b.first(bkey(dev, b - i));
       if (h === NONE) continue;
@@ -217,6 +226,32 @@ export class Ownership {
         if (this.r_dev[e] === dev && this.r_bus[e]! <= bus && this.r_bus[e]! + this.r_slen[e]! >= bus + len) return e;
         e = this.b.next[e]!;
       } while (e !== h);
+    }
+    return NONE;
+  }
+
+  /** find_containing() over the heads that reach into bucket b, in the scan's order. */
+  private find_containing_memo(dev: number, bus: number, len: number, b: number, limit: number): number {
+    if (this.memo_gen !== this.gen || this.memo.size > 4096) { this.memo.clear(); this.memo_gen = this.gen; }
+    const key = bkey(dev, b);
+    let list = this.memo.get(key);
+    if (!list) {
+      list = [];
+      const from = b * 8192;
+      for (let i = 0; i < limit && b - i >= 0; i++) {
+        const h = this.b.first(bkey(dev, b - i));
+        if (h === NONE) continue;
+        let e = h;
+        do {
+          if (this.r_dev[e] === dev && this.r_bus[e]! + this.r_slen[e]! >= from) list.push(e);
+          e = this.b.next[e]!;
+        } while (e !== h);
+      }
+      this.memo.set(key, list);
+    }
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k]!;
+      if (this.r_bus[e]! <= bus && this.r_bus[e]! + this.r_slen[e]! >= bus + len) return e;
     }
     return NONE;
   }
@@ -244,6 +279,7 @@ export class Ownership {
     if (h === NONE) return;
     const freed = type === DT.coherent ? 1 : 0;
     this.b.unlink(h);
+    this.gen++;
     this.live--;
     this.remember(dev.id, bus, this.r_slen[h]!, this.r_site[h]!, site, freed);
     this.release(h);
@@ -434,11 +470,13 @@ export class Ownership {
 
   /** A device read or wrote [bus, bus+len): was that memory mapped for it, that way? */
   device_access(dev: device, bus: number, len: number, write: boolean, started: Site): void {
-    const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
-    const verb = write ? 'wrote' : 'read';
     const e = this.find_containing(dev.id, bus, len);
-    const range = `[bus address=0x${x016(bus)}] [size=${len} bytes]`;
+    // The common case, a coherent or shared mapping: nothing to say, no words built.
+    if (e !== NONE && SHARED(this.r_type[e]!)) return;
+    const verb = write ? 'wrote' : 'read';
     if (e === NONE) {
+      const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
+      const range = `[bus address=0x${x016(bus)}] [size=${len} bytes]`;
       const f = this.recently_freed(dev.id, bus, len);
       if (f) {
         M.diag.report('DEVICE_ACCESS_FREED', [
@@ -451,7 +489,7 @@ export class Ownership {
       this.report_unmapped(o, dev, bus, len, write, started, who, verb, range);
       return;
     }
-    this.check_mapped(e, dev, bus, len, write, started, who, verb);
+    this.check_mapped(e, dev, bus, len, write, started, verb);
   }
 
   private report_unmapped(o: number, dev: device, bus: number, len: number, write: boolean, started: Site, who: string,
@@ -466,20 +504,25 @@ export class Ownership {
     if (o === NONE && watch) watch.unmapped(dev, bus, len, write, started);
   }
 
-  private check_mapped(e: number, dev: device, bus: number, len: number, write: boolean, started: Site, who: string,
-    verb: string): void {
+  /** A segment head's words in reports: its device address, size and direction. */
+  private seg_desc(e: number): string {
+    return `[device address=0x${x016(this.r_bus[e]!)}] [size=${this.r_slen[e]} bytes] [mapped with ${DIR_NAME[this.r_dir[e]!]}]`;
+  }
+
+  private check_mapped(e: number, dev: device, bus: number, len: number, write: boolean, started: Site, verb: string): void {
     const type = this.r_type[e]!;
     if (SHARED(type)) return;
     const dir = this.r_dir[e]!;
-    const desc = `[device address=0x${x016(this.r_bus[e]!)}] [size=${this.r_slen[e]} bytes] [mapped with ${DIR_NAME[dir]}]`;
     if ((write && dir === DMA_TO_DEVICE) || (!write && dir === DMA_FROM_DEVICE)) {
       M.diag.report('DEVICE_ACCESS_WRONG_DIRECTION', [
-        `dmalab: ${who}: device ${verb} a buffer mapped ${DIR_NAME[dir]} ${desc}`,
+        `dmalab: ${who_of(dev)}: device ${verb} a buffer mapped ${DIR_NAME[dir]} ${this.seg_desc(e)}`,
         `dmalab: ${write ? 'a device that writes the buffer needs DMA_FROM_DEVICE (or DMA_BIDIRECTIONAL)' : 'a device that reads the buffer needs DMA_TO_DEVICE (or DMA_BIDIRECTIONAL)'}; an IOMMU maps it ${dir === DMA_TO_DEVICE ? 'read-only' : 'write-only'}`,
       ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
     }
     // dma_alloc_noncoherent() memory is owned like a streaming mapping, by the CPU at first.
-    for (const r of this.records_of(e)) {
+    const more = this.extra.get(e), n = more ? more.length : 0;
+    for (let k = -1; k < n; k++) {
+      const r = k < 0 ? e : more![k]!;
       const lo = this.r_lo[r]!, hi = this.r_hi[r]!;
       // The CPU took the buffer back (sync_for_cpu) and never returned it: harmless as long
       // as it only read (Documentation/core-api/dma-api-howto.rst's RX example); once it
@@ -488,7 +531,7 @@ export class Ownership {
       const off = bus - this.r_bus[r]!;
       if (off < hi && off + len > lo) {
         M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
-          `dmalab: ${who}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${desc}`,
+          `dmalab: ${who_of(dev)}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${this.seg_desc(e)}`,
           `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
         ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
         break;
@@ -505,7 +548,9 @@ export class Ownership {
     const t: InFlight = { dev, bus, len, write, what, started, done: 0, ranges: [] };
     const h = len > 0 ? this.find_containing(dev.id, bus, len) : NONE;
     if (h !== NONE) {
-      for (const r of this.records_of(h)) {
+      const more = this.extra.get(h), n = more ? more.length : 0;
+      for (let k = -1; k < n; k++) {
+        const r = k < 0 ? h : more![k]!;
         const from = Math.max(bus, this.r_bus[r]!), to = Math.min(bus + len, this.r_bus[r]! + this.r_size[r]!);
         if (from < to) t.ranges.push({ phys: this.r_phys[r]! + from - this.r_bus[r]!, bus: from, len: to - from });
       }

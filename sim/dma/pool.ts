@@ -117,6 +117,10 @@ function bad_free(pool: dma_pool, what: string, did: string, site: Site): void {
     { sites: [['Freed at', site], ['Pool created at', pool._site]] });
 }
 
+function free_args(pool: dma_pool, vaddr: number, dma: dma_addr_t): string {
+  return `dma_pool_free ${pool.name}, ${px(vaddr)}/${pa(dma)}`;
+}
+
 export function dma_pool_free(pool: dma_pool, vaddr: number, dma: dma_addr_t): void {
   const site = take_site(dma_pool_free);
   const page = pool._pages.find((p) => dma >= p.dma && dma - p.dma < pool.allocation);
@@ -127,15 +131,15 @@ export function dma_pool_free(pool: dma_pool, vaddr: number, dma: dma_addr_t): v
     return;
   }
   const offset = (vaddr - page.vaddr) >>> 0;
-  const args = `dma_pool_free ${pool.name}, ${px(vaddr)}/${pa(dma)}`;
   const given = page.live.get(offset);
   if (given === undefined) {
+    const args = free_args(pool, vaddr, dma);
     const block = offset < pool.allocation && offset % pool.size === 0;
     bad_free(pool, block ? `${args}: this block is already free` : `${args}: not the address of a block dma_pool_alloc handed out`,
       block ? 'Linux 6.1 without pool debugging says nothing and puts the block on the free list twice: the next allocations hand it out again, and dma_pool_destroy finds the page busy (a kernel with DMAPOOL_DEBUG prints "already free")'
         : 'Linux 6.1 without pool debugging says nothing and frees the block by this address: the pool\'s free list now points there (a kernel with DMAPOOL_DEBUG prints "(bad vaddr)")', site);
   } else if (given !== dma) {
-    bad_free(pool, `${args}: dma_pool_alloc gave this block the handle ${pa(given)}`,
+    bad_free(pool, `${free_args(pool, vaddr, dma)}: dma_pool_alloc gave this block the handle ${pa(given)}`,
       'Linux 6.1 without pool debugging finds the page by the handle and frees the block by its address, and says nothing (a kernel with DMAPOOL_DEBUG prints "(bad vaddr)")', site);
   }
   // 6.1: in_use--, *(int *)vaddr = page->offset, page->offset = offset.

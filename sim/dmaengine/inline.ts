@@ -13,9 +13,9 @@ import { dma_async_is_complete, desc_trace } from './cookie.ts';
 import { dma_get_slave_caps, dma_slave_caps_zero } from './dmaengine.ts';
 import { eng, type EngineRange } from './hooks.ts';
 
-/** Where dmaengine_synchronize()'s might_sleep() sits (not measured on the rig: read from a
- *  stored 6.x header, the function's position being unchanged since 6.1 as far as seen). */
-const SYNC_MIGHT_SLEEP = 'include/linux/dmaengine.h:1194';
+/** Where dmaengine_synchronize()'s might_sleep() sits in Linux 6.1, as its BUG line printed it
+ *  on the zynq rig (tools/kernel-rig-zynq.sh; docs/kernel-6.1-measured.md). */
+const SYNC_MIGHT_SLEEP = 'include/linux/dmaengine.h:1157';
 
 // ---- capability masks (the macros take the mask by name) -----------------------------------
 

@@ -166,6 +166,31 @@ export function dma_rw(m: BusMaster, addr: number, buf: Uint8Array, off: number,
   return false;
 }
 
+/** A master's memory-to-memory move of bus [src, src+len) to bus [dst, dst+len): a read into
+ *  `buf` then a write from it (dma_read, dma_write), or, when both sides are RAM reached
+ *  without an IOMMU or a weak-ordering model and do not overlap, the same checks and snoops
+ *  with the bytes moved once. 0 if it worked; 1 if the read failed, 2 if the write did. */
+export function dma_copy(m: BusMaster, dst: number, src: number, len: number, buf: Uint8Array): 0 | 1 | 2 {
+  const dev = m.dev;
+  if (dev && m.master_enabled() && !(dev._iommu && M.iommu) && M.order === null && src >= 0 && dst >= 0 &&
+      (src + len <= dst || dst + len <= src) && !M.mmio.decode(src) && !M.mmio.decode(dst)) {
+    const off = M.shape.bus_offset, sp = src - off, dp = dst - off, ram = M.ram;
+    if (ram.contains(sp, len) && ram.contains(dp, len)) {
+      const started = m.dma_site, snoop = dev.dma_coherent, c = M.cache;
+      hooks.access(dev, src, len, false, started, sp);
+      if (snoop && c) c.clean(sp, len);
+      hooks.access(dev, dst, len, true, started, dp);
+      if (snoop && c) c.clean(dp, len);
+      ram.move(dp, sp, len);
+      if (snoop && c) c.clean_invalidate(dp, len);
+      return 0;
+    }
+  }
+  if (!dma_rw(m, src, buf, 0, len, false)) return 1;
+  if (!dma_rw(m, dst, buf, 0, len, true)) return 2;
+  return 0;
+}
+
 /** dma_read / dma_write of a master (QEMU's dma_memory_read / dma_memory_write). */
 export function dma_read(m: BusMaster, addr: number, dst: Uint8Array, off: number, len: number): boolean {
   return dma_rw(m, addr, dst, off, len, false);

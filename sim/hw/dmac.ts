@@ -46,7 +46,7 @@ import type { Site } from '../kernel/site.ts';
 import type { device } from '../base/device.ts';
 import type { PlatformModel, PlatformNodeHw } from './platform.ts';
 import type { MmioRegion } from './bus.ts';
-import { dma_read, dma_write, dma_transfer_begin, dma_transfer_end, type BusMaster, type DmaTransfer } from './bus.ts';
+import { dma_read, dma_write, dma_copy, dma_transfer_begin, dma_transfer_end, type BusMaster, type DmaTransfer } from './bus.ts';
 
 export const DMAC_INT_STATUS = 0x000, DMAC_INT_TC_STATUS = 0x004, DMAC_INT_TC_CLEAR = 0x008,
   DMAC_INT_ERR_STATUS = 0x00c, DMAC_INT_ERR_CLEAR = 0x010, DMAC_RAW_TC_STATUS = 0x014,
@@ -87,6 +87,10 @@ class Chan {
   err_write = false;
   ev: Event | null = null;
   reads: DmaTransfer = null; writes: DmaTransfer = null;
+  /** The event callbacks (made once: a segment's end, a burst's). */
+  seg_end: () => void = () => {};
+  burst_end: () => void = () => {};
+  burst = 0;
 }
 
 export class Dmac implements PlatformModel, BusMaster {
@@ -106,13 +110,21 @@ export class Dmac implements PlatformModel, BusMaster {
   dma_site: Site = 0;
   /** A scratch buffer for the bytes in flight. */
   private buf = new Uint8Array(1 << 16);
+  /** Where an LLI fetch lands. */
+  private lli = new Uint8Array(DMAC_LLI_SIZE);
+  private lli_view = new DataView(this.lli.buffer);
 
   constructor(o: DmacOptions = {}) {
     const n = o.channels ?? 8;
     this.irqs = n;
     this.residue = o.residue ?? 'burst';
     this.can_pause = o.pause ?? true;
-    this.ch = Array.from({ length: n }, () => new Chan());
+    this.ch = Array.from({ length: n }, (_, i) => {
+      const c = new Chan();
+      c.seg_end = () => { c.ev = null; this.step(i, c, c.seg_bytes); };
+      c.burst_end = () => { c.ev = null; this.step(i, c, c.moved + c.burst); };
+      return c;
+    });
     this.regions = [{ size: 0x1000, read: (off: number) => this.read(off), write: (off: number, _s: number, v: number) => this.write(off, v) }];
   }
   attach(node: PlatformNodeHw): void {
@@ -265,11 +277,12 @@ export class Dmac implements PlatformModel, BusMaster {
     const line = this.waits_on(c);
     if (line < 0) {
       c.since = M.clock.now;
-      c.ev = M.clock.schedule((c.seg_bytes - c.moved) * NS_PER_BYTE, () => { c.ev = null; this.step(i, c, c.seg_bytes); }, 'dmac');
+      c.ev = M.clock.schedule((c.seg_bytes - c.moved) * NS_PER_BYTE, c.seg_end, 'dmac');
     } else if (this.requests & 1 << line) {
       const b = Math.min(this.burst(c), c.seg_bytes - c.moved);
+      c.burst = b;
       c.ev = M.clock.schedule(NS_PER_BEAT * Math.max(1, b / (this.flow(c) === DMAC_FLOW_PER2MEM ? this.swidth(c) : this.dwidth(c))),
-        () => { c.ev = null; this.step(i, c, c.moved + b); }, 'dmac burst');
+        c.burst_end, 'dmac burst');
     }
   }
 
@@ -287,6 +300,12 @@ export class Dmac implements PlatformModel, BusMaster {
     const si = (c.control & DMAC_CTL_SI) !== 0, di = (c.control & DMAC_CTL_DI) !== 0;
     if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
     const buf = this.buf;
+    if (si && di) {
+      const r = dma_copy(this, c.dst + c.moved, c.src + c.moved, n, buf);
+      if (r) return this.error(c, r === 2);
+      c.moved = upto;
+      return true;
+    }
     let ok = true;
     if (si) ok = dma_read(this, c.src + c.moved, buf, 0, n);
     else for (let o = 0, w = this.swidth(c); o < n && ok; o += w) ok = dma_read(this, c.src, buf, o, Math.min(w, n - o));
@@ -310,13 +329,12 @@ export class Dmac implements PlatformModel, BusMaster {
     const next = c.lli;
     c.control &= ~DMAC_CTL_SIZE_MASK;
     if (next) {
-      const lli = this.buf.subarray(0, DMAC_LLI_SIZE);
-      if (!dma_read(this, next, lli, 0, DMAC_LLI_SIZE)) {
+      if (!dma_read(this, next, this.lli, 0, DMAC_LLI_SIZE)) {
         this.error(c, false);
         this.irqs_changed();
         return;
       }
-      const dv = new DataView(lli.buffer, lli.byteOffset, DMAC_LLI_SIZE);
+      const dv = this.lli_view;
       c.src = dv.getUint32(0, true);
       c.dst = dv.getUint32(4, true);
       c.lli = (dv.getUint32(8, true) & ~0xf) >>> 0;

@@ -83,6 +83,21 @@ export class Ram {
     }
   }
 
+  /** A device's RAM-to-RAM move of [src, src+len) to dst that does not overlap it: one copy
+   *  when each side sits in one chunk. */
+  move(dst: number, src: number, len: number): void {
+    const d = dst - this.base, s = src - this.base;
+    const di = Math.floor(d / CHUNK_SIZE), si = Math.floor(s / CHUNK_SIZE);
+    const doff = d % CHUNK_SIZE, soff = s % CHUNK_SIZE;
+    if (doff + len <= CHUNK_SIZE && soff + len <= CHUNK_SIZE) {
+      const sc = this.chunk(si);
+      if (di === si) sc.copyWithin(doff, soff, soff + len);
+      else this.chunk(di).set(sc.subarray(soff, soff + len), doff);
+      return;
+    }
+    this.copy(dst, src, len);
+  }
+
   /** RAM-to-RAM copy (memmove semantics). */
   copy(dst: number, src: number, len: number): void {
     if (len <= 0) return;

@@ -173,6 +173,20 @@ export function cpu_load(v: number, size: number, entry: Function): number {
 }
 
 export function cpu_store(v: number, size: number, value: number, entry: Function): void {
+  const mmu = M.mmu;
+  // Fast path, as cpu_load's: the linear map, within a page and a RAM chunk, a coherent machine.
+  if (size <= 4 && M.cache === null && M.order === null && mmu.is_linear(v) && (v % PAGE_SIZE) + size <= PAGE_SIZE) {
+    const phys = mmu.lm_to_phys(v), ram = M.ram;
+    if (ram.same_chunk(phys, size) && ram.contains(phys, size)) {
+      tick();
+      if (M.pages.dma[Math.floor(phys / PAGE_SIZE) - M.pages.base_pfn] !== 0 || M.own.racing) check(phys, size, W, entry, v);
+      switch (size) {
+        case 1: ram.set8(phys, value); return;
+        case 2: ram.set16(phys, value); return;
+        default: ram.set32(phys, value); return;
+      }
+    }
+  }
   switch (size) {
     case 1: scratch[0] = value; break;
     case 2: sview.setUint16(0, value, true); break;

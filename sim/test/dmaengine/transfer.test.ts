@@ -134,7 +134,7 @@ describe('terminate and synchronize', () => {
     run_for_ms(1);
     expect(has('SLEEP_IN_ATOMIC')).toBe(true);
     const l = dmesg();
-    expect(l).toContain('BUG: sleeping function called from invalid context at include/linux/dmaengine.h:1194');
+    expect(l).toContain('BUG: sleeping function called from invalid context at include/linux/dmaengine.h:1157');
     expect(l).toContain('in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 0, name: swapper/0');
     expect(l).toContain('preempt_count: 100, expected: 0');
   });

@@ -104,7 +104,7 @@ describe.each(all_shapes())('%s', (shape) => {
     const x = setup(shape);
     const c = start(x);
     drv(x, (l) => E.elab_locked(() => E.elab_terminate_sync(l.chan!)));
-    expect(dmesg().join('\n')).toContain('BUG: sleeping function called from invalid context at include/linux/dmaengine.h:1194');
+    expect(dmesg().join('\n')).toContain('BUG: sleeping function called from invalid context at include/linux/dmaengine.h:1157');
     const d = caught('DMAENGINE_SYNC_IN_ATOMIC', /^dmalab: engine-lab engine-lab: dmaengine_terminate_sync\(\) on dma0chan0 with interrupts disabled: it waits for the channel's transfers and callbacks, which only process context may do\ndmalab: stop with dmaengine_terminate_async\(\) here/,
       [['Called at', 'elab_terminate_sync']]);
     // The kernel's line comes first, then dmalab's.
