@@ -15,7 +15,7 @@ import type * as Solution from '../../solutions/10-nic-rings/driver.ts';
 const drv = await load_driver<typeof Solution>('10-nic-rings');
 const L = 'lessons/10-nic-rings.md';
 const ALL: ShapeName[] = ['x86', 'x86-iommu', 'x86-swiotlb', 'arm64', 'arm64-smmu'];
-const RING = 256, RX_RING = 128, COPYBREAK = 256, MIN_FRAME = 60, MAX_FRAME = 1514, CHIP_FIFO = 16;
+const RING = 256, RX_RING = 64, COPYBREAK = 256, MIN_FRAME = 60, MAX_FRAME = 1514, CHIP_FIFO = 16;
 const EBUSY = -16, ENOMEM = -12;
 /** Frames each way in the traffic test. */
 const TRAFFIC = 300;
@@ -305,12 +305,12 @@ describe('mapping failures', () => {
         // Large frames: each one's buffer is handed up and must be replaced.
         const rx = Array.from({ length: 300 }, (_, i) => make_frame(RX_MARK, i, COPYBREAK + 200 + (i * 37) % 1000, seed));
         r.m.faults.always.add('dma_map');
-        s.peer.send(rx.slice(0, 100));
+        s.peer.send(rx.slice(0, 40));
         run_for_ms(2);
         r.m.faults.always.delete('dma_map');
         const got: Uint8Array[] = [];
         drain(r, s, got);
-        s.peer.send(rx.slice(100));
+        s.peer.send(rx.slice(40));
         run_for_ms(4);
         drain(r, s, got);
         if (!check_rx(r, got, rx)) return;
@@ -354,7 +354,7 @@ describe('error paths', () => {
   test(`every failure in probe is unwound, at each of its injection points: regions, BAR, mask, both rings, each of the ${RX_RING - 1} RX buffers and its mapping, the IRQ (x86)`, (ctx) => {
     probe_fault_sweep(ctx, drv.nic_driver, { shape: 'x86', lesson: `${L}#bringing-it-up-a-probe-that-unwinds`, setup: () => plug_e1000().pdev });
   });
-  // Elsewhere the RX fill's unwinding is the same code at its 254 points: every other point, the
+  // Elsewhere the RX fill's unwinding is the same code at its 126 points: every other point, the
   // first and last buffers', and a seeded few between.
   for (const shape of ['arm64', 'x86-iommu', 'arm64-smmu'] as ShapeName[]) {
     test(`every failure in probe is unwound: every step, and RX buffers first, last and between (${shape})`, (ctx) => {

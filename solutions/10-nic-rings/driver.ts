@@ -46,7 +46,7 @@ export const E1000_RXD_STAT_DD = 0x01, E1000_RXD_STAT_EOP = 0x02;
 /** The causes the driver takes an interrupt for. */
 const IMS_ENABLE_MASK = E1000_ICR_TXDW | E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO;
 
-export const NIC_TX_COUNT = 256, NIC_RX_COUNT = 128;   // ethtool -G eth0 rx 128
+export const NIC_TX_COUNT = 256, NIC_RX_COUNT = 64;   // ethtool -G eth0 rx 64
 export const NIC_RXBUFFER = 2048;         // RCTL_SZ_2048
 export const NIC_COPYBREAK = 256;         // e1000's copybreak default
 export const NIC_MAX_FRAME = 1514;        // without the CRC the chip appends (IFCS)

@@ -10,7 +10,7 @@ import { dmac_driver, type dmac_dev, type dmac_chan } from '../../../sim/drivers
 import { EIO } from '#linux/errno';
 
 export type Variant = 'bundled' | 'no_memcpy' | 'prep_fails' | 'submit_fails' | 'never_completes' | 'write_error'
-  | 'overrun' | 'lazy_terminate';
+  | 'overrun' | 'lazy_terminate' | 'merge_periods';
 
 export interface Ctrl {
   pdev: platform_device;
@@ -95,6 +95,20 @@ export function apply_variant(c: Ctrl, v: Variant, nth = 1): void {
           const done = ch.desc_completed[ch.desc_completed.length - 1];
           if (done) done.tx_result = { result: DMA_TRANS_WRITE_FAILED, residue: 64 };
           return ret;
+        }
+        return orig(irq, ch);
+      });
+      return;
+    case 'merge_periods':
+      // Interrupt coalescing: every third period's terminal-count interrupt of a cyclic transfer
+      // is swallowed, so the next one's callback stands for two periods (what a late tasklet
+      // does on virt-dma: vchan_cyclic_callback() keeps one pending pointer).
+      wrap_irq(c, (orig, irq, ch) => {
+        const bit = 1 << ch.id;
+        if (ch.at?.cyclic && readl(c.d.base + DMAC_INT_TC_STATUS) & bit && ++tc_seen.n % 3 === 0) {
+          c.events.push(`period interrupt of channel ${ch.id} merged into the next`);
+          ch_writel(c, bit, DMAC_INT_TC_CLEAR);
+          return 1;
         }
         return orig(irq, ch);
       });
