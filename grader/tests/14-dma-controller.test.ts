@@ -16,10 +16,12 @@ import { M, pattern, fill, read, plug_node, plug_pdma, plug_uart, plug_i2s, run_
   type platform_device } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
 import { spin_lock_irqsave, spin_unlock_irqrestore, DEFINE_SPINLOCK } from '#linux/spinlock';
-import { dma_map_single, dma_unmap_single, dma_mapping_error, DMA_TO_DEVICE, DMA_FROM_DEVICE } from '#linux/dma-mapping';
+import { dma_map_single, dma_unmap_single, dma_mapping_error, dma_map_sg, dma_unmap_sg, DMA_TO_DEVICE, DMA_FROM_DEVICE } from '#linux/dma-mapping';
+import { sg_array, sg_init_table, sg_set_buf } from '#linux/scatterlist';
+import { readl, writel } from '#linux/io';
 import { dma_request_channel, dma_release_channel, dma_cap_mask, dma_cap_set, dma_get_slave_caps, dma_slave_caps_zero,
-  dmaengine_prep_dma_memcpy, dmaengine_submit, dma_async_issue_pending, dmaengine_terminate_sync, dmaengine_tx_status,
-  dma_tx_state_zero, dma_async_is_tx_complete, DMA_MEMCPY, DMA_SLAVE, DMA_CYCLIC,
+  dmaengine_prep_dma_memcpy, dmaengine_prep_slave_sg, dmaengine_submit, dma_async_issue_pending, dmaengine_terminate_sync, dmaengine_tx_status,
+  dma_tx_state_zero, dma_async_is_tx_complete, DMA_MEMCPY, DMA_SLAVE, DMA_CYCLIC, DMA_MEM_TO_DEV,
   DMA_PREP_INTERRUPT, DMA_CTRL_ACK, DMA_COMPLETE, DMA_TRANS_NOERROR, DMA_TRANS_READ_FAILED, DMA_TRANS_WRITE_FAILED,
   DMA_RESIDUE_GRANULARITY_BURST, type dma_chan, type dmaengine_result } from '#linux/dmaengine';
 import * as s11 from '../../solutions/11-dmaengine-memcpy/driver.ts';
@@ -326,6 +328,54 @@ describe("exercise 12's solution on pdma", () => {
       });
     });
   }
+  test('the residue of a 4-entry scatterlist send, at 8 points: the current entry and every entry after it; what the far end hears (x86)', (ctx) => {
+    run(ctx, opts('x86', 'reporting-residue'), (r) => {
+      const x = uart_setup(r);
+      const chan = x.u.tx;
+      if (!chan) { r.finding('WRONG_RESULT', 'duart has no TX channel on pdma'); uart_teardown(r, x); return; }
+      // duart configured the channel (the FIFO, 1 byte, bursts of 16); the test sends on it itself.
+      const N = 4, ENT = 96, LEN = N * ENT, id = chan.chan_id, dev = chan.device.dev!;
+      const buf = kmalloc(N * 128, GFP_KERNEL);
+      const data = pattern(N * 128, 0x1455);
+      fill(buf, data);
+      const sgl = sg_array(N);
+      sg_init_table(sgl, N);
+      for (let i = 0; i < N; i++) sg_set_buf(sgl[i]!, buf + 128 * i, ENT);
+      const heard = x.uart.remote.heard.length;
+      const nents = call(r, x.pdev, 'dma_map_sg()', () => dma_map_sg(dev, sgl, N, DMA_TO_DEVICE));
+      const ok = call(r, x.pdev, 'a 4-entry dmaengine_prep_slave_sg(), submitted and issued', () => {
+        const tx = dmaengine_prep_slave_sg(chan, sgl, nents, DMA_MEM_TO_DEV, DMA_CTRL_ACK);
+        if (!tx) return null;
+        const cookie = dmaengine_submit(tx);
+        dma_async_issue_pending(chan);
+        writel(readl(x.u.regs + 0x048) | 2, x.u.regs + 0x048);   // UART DMACR.TXDMAE: its requests on
+        return cookie;
+      });
+      if (!ok) r.finding('WRONG_RESULT', `dmaengine_prep_slave_sg() of ${N} entries of ${ENT} bytes returned NULL`);
+      else {
+        const base = x.p.hw.moved[id]!;
+        for (let i = 0; i < 8; i++) {
+          run_for_ms((LEN * x.uart.char_ns()) / 1e6 / 10);
+          const st = dma_tx_state_zero();
+          const status = call(r, x.pdev, 'dmaengine_tx_status(chan, cookie, state)', () => dmaengine_tx_status(chan, ok, st));
+          const moved = x.p.hw.moved[id]! - base;
+          if (status === DMA_COMPLETE) break;
+          if (Math.abs(st.residue - (LEN - moved)) > 16) {
+            r.finding('WRONG_RESULT', `at point ${i + 1} of 8 of a send of ${N} x ${ENT} bytes, tx_status gives a residue of ${st.residue} bytes, but the controller has moved ${moved} (so ${LEN - moved} are left): the current entry's rest plus every entry after it`);
+            break;
+          }
+        }
+        run_for_ms((LEN * x.uart.char_ns()) / 1e6 + 2);
+        const want = new Uint8Array(LEN);
+        for (let i = 0; i < N; i++) want.set(data.subarray(128 * i, 128 * i + ENT), ENT * i);
+        r.expect_bytes('what the far end heard of a 4-entry scatterlist send', Uint8Array.from(x.uart.remote.heard.slice(heard)), want);
+      }
+      writel(readl(x.u.regs + 0x048) & ~2, x.u.regs + 0x048);
+      call(r, x.pdev, 'dma_unmap_sg()', () => dma_unmap_sg(dev, sgl, N, DMA_TO_DEVICE));
+      kfree(buf);
+      uart_teardown(r, x);
+    });
+  });
 });
 
 // ---- exercise 13's solution: the audio ring ----------------------------------------------------
