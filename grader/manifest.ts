@@ -871,7 +871,7 @@ export const exercises: Exercise[] = [
     mutants: [
       { id: 'complete-next', description: 'the event handler starts the next descriptor, then completes c.active (now the new one)',
         edits: [{ find: '    // Exactly the one that finished; its callback runs later, from the tasklet.\n    vchan_cookie_complete(pd);\n    pdma_start_next(c);\n', replace: '    pdma_start_next(c);\n    vchan_cookie_complete(c.active ?? pd);\n' }],
-        expect: ['DMAENGINE_WRONG_COOKIE', 'WRONG_RESULT'] },
+        expect: ['DMAENGINE_WRONG_COOKIE', 'DMAENGINE_BUFFER_FREED_ACTIVE', 'WRONG_RESULT'] },
       { id: 'callback-in-irq', description: 'the handler calls the client back itself (dmaengine_desc_get_callback_invoke()) instead of leaving it to the tasklet',
         edits: [
           { find: "import { dma_cookie_status, dma_set_residue } from '#drivers/dma/dmaengine';", replace: "import { dma_cookie_status, dma_set_residue, dma_cookie_complete, dmaengine_desc_get_callback_invoke } from '#drivers/dma/dmaengine';\nimport { vchan_vdesc_fini } from '#drivers/dma/virt-dma';" },
@@ -886,7 +886,7 @@ export const exercises: Exercise[] = [
         expect: ['DMAENGINE_WRONG_RESIDUE', 'WRONG_RESULT'] },
       { id: 'terminate-lists-only', description: 'device_terminate_all empties the lists but never kills the thread',
         edits: [{ find: '    // The hardware stops before this returns: the client frees its buffers on the strength of it.\n    pdma_kill(c);\n', replace: '' }],
-        expect: ['DMAENGINE_HW_RUNNING_AFTER_TERMINATE', 'DEVICE_ACCESS_FREED'] },
+        expect: ['DMAENGINE_HW_RUNNING_AFTER_TERMINATE', 'DEVICE_ACCESS_FREED', 'DMA_UNMAP_IN_FLIGHT'] },
       { id: 'terminate-no-wait', description: 'DMAKILL issued, but device_terminate_all returns without waiting for CSR to say stopped',
         edits: [{ find: '    // The hardware stops before this returns: the client frees its buffers on the strength of it.\n    pdma_kill(c);\n', replace: '    pdma_exec(c.d, c.id, Uint8Array.of(CMD_DMAKILL));\n' }],
         expect: ['DMAENGINE_HW_RUNNING_AFTER_TERMINATE'] },
@@ -895,7 +895,7 @@ export const exercises: Exercise[] = [
         expect: ['DMAENGINE_DESC_LEAK', 'DMA_POOL_BUSY'] },
       { id: 'desc-free-keeps-program', description: 'desc_free never gives the program back to the pool',
         edits: [{ find: '  dma_pool_free(c.d.pool!, pd.prog, pd.prog_dma);\n}', replace: '  void c;\n}' }],
-        expect: ['DMA_POOL_BUSY'] },
+        expect: ['DMA_POOL_BUSY', 'DMA_LEAK_AT_UNBIND'] },
       { id: 'no-start-next', description: 'the event handler completes the descriptor but does not start the next one (c.active stays set)',
         edits: [{ find: '    vchan_cookie_complete(pd);\n    pdma_start_next(c);\n  }\n  spin_unlock(c.lock);', replace: '    vchan_cookie_complete(pd);\n  }\n  spin_unlock(c.lock);' }],
         expect: ['WRONG_RESULT'] },
@@ -907,7 +907,7 @@ export const exercises: Exercise[] = [
         expect: ['SLEEP_IN_ATOMIC'] },
       { id: 'fifo-phys', description: "the FIFO's physical address in the slave programs, not its dma_map_resource() handle",
         edits: [{ find: '  return fifo ? { fifo, width, burst } : null;', replace: '  return fifo ? { fifo: phys, width, burst } : null;' }],
-        expect: ['IOMMU_FAULT'] },
+        expect: ['IOMMU_FAULT', 'DEVICE_ACCESS_UNMAPPED', 'WRONG_RESULT'] },
       { id: 'dbgcmd-no-wait', description: 'the debug interface used without reading DBGSTATUS: a DBGCMD written while busy is dropped',
         edits: [
           { find: "  if (readl_poll_timeout_atomic(d.regs + PDMA_DBGSTATUS, null, (v) => !(v & 1), 0, PDMA_TIMEOUT_US)) {\n    dev_err(d.pdev.dev, 'DMAC halted!\\n');\n    return -ETIMEDOUT;\n  }\n", replace: '' },
