@@ -1,5 +1,6 @@
 // Helpers for the grader's tests: scratch courses and the CLI as a child process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../course.ts';
 import { scratch_course } from '../scratch.ts';
@@ -7,6 +8,17 @@ import { scratch_course } from '../scratch.ts';
 export const FIXTURE = join(REPO_ROOT, 'grader', 'test', 'fixtures', 'course');
 export const BOOT = join(REPO_ROOT, 'grader', 'boot.mjs');
 export const CLI = join(REPO_ROOT, 'grader', 'cli.ts');
+
+/** The solution of `id` with each find replaced; each find must occur exactly once (else it throws, naming it). */
+export function broken(id: string, edits: [string, string][]): string {
+  let s = readFileSync(join(REPO_ROOT, 'solutions', id, 'driver.ts'), 'utf8');
+  for (const [find, replace] of edits) {
+    const n = s.split(find).length - 1;
+    if (n !== 1) throw new Error(`"${find}" occurs ${n} times in solutions/${id}/driver.ts, not once`);
+    s = s.replace(find, () => replace);
+  }
+  return s;
+}
 
 export function fixture_copy(): string {
   return scratch_course(FIXTURE, 'dmalab-test-');

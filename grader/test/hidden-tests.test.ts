@@ -3,14 +3,14 @@
 // by `verify --json` (a child process, as CI runs it); the verdicts are then formatted as the
 // watcher formats them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../course.ts';
 import { remove_scratch, scratch_course } from '../scratch.ts';
 import { PLAIN, format_test_detail } from '../ui/format.ts';
 import type { TestVerdict, Verdict } from '../verdict.ts';
-import { cli } from './helpers.ts';
+import { broken, cli } from './helpers.ts';
 
 const root = scratch_course(REPO_ROOT, 'dmalab-hidden-');
 const stub_root = scratch_course(REPO_ROOT, 'dmalab-hidden-stub-');
@@ -19,15 +19,6 @@ afterAll(() => {
   remove_scratch(stub_root);
 });
 
-/** The solution of `id` with each find replaced (each must occur exactly once). */
-function broken(id: string, edits: [string, string][]): string {
-  let s = readFileSync(join(REPO_ROOT, 'solutions', id, 'driver.ts'), 'utf8');
-  for (const [find, replace] of edits) {
-    expect(s.split(find).length - 1, `"${find}" in solutions/${id}/driver.ts`).toBe(1);
-    s = s.replace(find, () => replace);
-  }
-  return s;
-}
 
 let verdicts: Verdict[] = [];
 let stub01: Verdict;

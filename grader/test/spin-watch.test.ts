@@ -1,22 +1,14 @@
 // A driver that spins, as the watcher grades it: each affected test reports its soft lockup at the
 // learner's line within the watcher's 3 s. Real time is the point, so npm test runs this alone, after the
 // parallel tests (vitest.config.ts), as it does the other watch-mode tests.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../course.ts';
 import { remove_scratch, scratch_course } from '../scratch.ts';
 import type { Verdict } from '../verdict.ts';
-import { cli, Watcher } from './helpers.ts';
+import { broken, cli, Watcher } from './helpers.ts';
 
-function broken(id: string, edits: [string, string][]): string {
-  let s = readFileSync(join(REPO_ROOT, 'solutions', id, 'driver.ts'), 'utf8');
-  for (const [find, replace] of edits) {
-    expect(s.split(find).length - 1, `"${find}" in solutions/${id}/driver.ts`).toBe(1);
-    s = s.replace(find, () => replace);
-  }
-  return s;
-}
 
 describe('a driver that spins', () => {
   test('polling a status bit that stays set: every affected test reports its soft lockup and the line, within the watcher\'s 3 s', { timeout: 90_000 }, async () => {
