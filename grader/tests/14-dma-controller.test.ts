@@ -101,19 +101,19 @@ describe('registration', () => {
 
 describe('dmatest', () => {
   for (const shape of ALL) {
-    test(`dmatest on all 8 channels, two threads each, a copy of up to 4 KiB a thread: 0 failures, dmatest's summaries, the pool empty (${shape})`, (ctx) => {
+    test(`dmatest on 4 channels, two threads each (so copies queue), a copy of up to 4 KiB a thread: 0 failures, dmatest's summaries, the pool empty (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'completing-cookies'), (r) => {
         const p = provider(r);
-        if (dmatest(r, p, { iterations: 1, threads_per_chan: 2, test_buf_size: 4096 }, 'dmatest threads_per_chan=2 iterations=1 test_buf_size=4096')) expect_pool_empty(r, p, 'dmatest');
+        if (dmatest(r, p, { max_channels: 4, iterations: 1, threads_per_chan: 2, test_buf_size: 4096 }, 'dmatest max_channels=4 threads_per_chan=2 iterations=1 test_buf_size=4096')) expect_pool_empty(r, p, 'dmatest');
         finish(r, p);
       });
     });
   }
-  for (const shape of ['x86', 'arm64'] as ShapeName[]) {
+  for (const shape of ['arm64'] as ShapeName[]) {
     test(`dmatest polled (dma_sync_wait(), no callbacks): 0 failures (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'completing-cookies'), (r) => {
         const p = provider(r);
-        dmatest(r, p, { iterations: 6, test_buf_size: 4096, polled: true, max_channels: 1 }, 'dmatest polled=1 iterations=6');
+        dmatest(r, p, { iterations: 4, test_buf_size: 4096, polled: true, max_channels: 1 }, 'dmatest polled=1 iterations=4');
         finish(r, p);
       });
     });
@@ -134,7 +134,7 @@ function copy_bufs(chan: dma_chan, len: number, seed: number) {
 }
 
 describe('long copies and queues', () => {
-  for (const shape of ['x86', 'arm64-smmu'] as ShapeName[]) {
+  for (const shape of ['arm64-smmu'] as ShapeName[]) {
     // 1100 bursts: an LC1 loop of four LC0 loops of 256, a loop of the other 76 (and a one-beat tail).
     const len = shape === 'x86' ? 70400 : 70404;
     test(`a copy of ${len} bytes (nested loops${len & 63 ? ' and a tail' : ''}): every byte (${shape})`, (ctx) => {
@@ -201,14 +201,14 @@ describe('long copies and queues', () => {
 // ---- exercise 11's solution on the learner's provider -------------------------------------------
 describe("exercise 11's solution on pdma", () => {
   for (const shape of CLIENT_SHAPES) {
-    test(`dmacopy: copies of 1, 3, 4096 and 65636 bytes at odd offsets, and its self-test (${shape})`, (ctx) => {
+    test(`dmacopy: copies of 1, 3 and 4096 bytes at odd offsets, and its self-test (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'what-a-provider-is'), (r) => {
         const p = provider(r);
         load(r, s11.dmacopy_driver);
         const pdev = plug(r, 'dmacopy', () => plug_node('dmacopy', ['dmalab,dmacopy']));
         expect_bound(r, pdev, s11.dmacopy_driver);
         const cp = pdev.dev.driver_data as s11.dmacopy;
-        for (const [i, len] of [1, 3, 4096, 65636].entries()) {
+        for (const [i, len] of [1, 3, 4096].entries()) {
           const odd = 1 + (i % 3);
           const src = kmalloc(len + 8, GFP_KERNEL), dst = kmalloc(len + 8, GFP_KERNEL);
           const s = pattern(len + 8, 0x1400 + i), d = pattern(len + 8, 0x1480 + i);
@@ -223,8 +223,8 @@ describe("exercise 11's solution on pdma", () => {
           kfree(dst);
           if (!same) break;
         }
-        const ret = call(r, pdev, 'dmacopy_selftest(cp, 8, 4096, seed)', () => s11.dmacopy_selftest(cp, 8, 4096, r.m.seed));
-        r.expect_result('dmacopy_selftest(cp, 8, 4096, seed): failed iterations', ret, 0);
+        const ret = call(r, pdev, 'dmacopy_selftest(cp, 4, 4096, seed)', () => s11.dmacopy_selftest(cp, 4, 4096, r.m.seed));
+        r.expect_result('dmacopy_selftest(cp, 4, 4096, seed): failed iterations', ret, 0);
         unbind(r, pdev);
         finish(r, p);
       });
@@ -299,7 +299,7 @@ describe("exercise 12's solution on pdma", () => {
     });
   });
 
-  for (const shape of ['x86', 'arm64'] as ShapeName[]) {
+  for (const shape of ['arm64'] as ShapeName[]) {
     test(`the residue of a running receive, at 10 points, against the bytes the model moved (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'reporting-residue'), (r) => {
         const x = uart_setup(r);
@@ -445,7 +445,7 @@ describe("exercise 13's solution on pdma", () => {
 
 // ---- terminate, faults, atomic context, the debug interface, probe ----------------------------------
 describe('terminate', () => {
-  for (const shape of ALL) {
+  for (const shape of CLIENT_SHAPES) {
     test(`terminate_sync with a 256 KiB copy running: the controller moves nothing after it, no callback, the channel usable again (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'terminate-all-stops-the-hardware'), (r) => {
         const p = provider(r);
