@@ -277,11 +277,11 @@ function uart_teardown(r: Run, x: Uart12): void {
 
 describe("exercise 12's solution on pdma", () => {
   for (const shape of CLIENT_SHAPES) {
-    test(`duart: sends of 1, 7, 16 and 100 characters; a 256-character receive and a 100-character one (the receive timeout's residue) (${shape})`, (ctx) => {
+    test(`duart: sends of 1, 16 and 100 characters; a 100-character receive (the receive timeout, its residue) (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'reporting-residue'), (r) => {
         const x = uart_setup(r);
         if (!x.u.rx || !x.u.tx) r.finding('WRONG_RESULT', `duart found ${x.u.rx ? '' : 'no rx channel'}${!x.u.rx && !x.u.tx ? ' and ' : ''}${x.u.tx ? '' : 'no tx channel'} (it uses PIO without them): the xlate must give a channel for "dmas = <&pdma N>", and RX needs pause, resume and burst residue`);
-        else if ([1, 7, 16, 100].every((n, i) => uart_send(r, x, n, 0x1420 + i)) && uart_receive(r, x, 256, 0x1430)) uart_receive(r, x, 100, 0x1431);
+        else if ([1, 16, 100].every((n, i) => uart_send(r, x, n, 0x1420 + i))) uart_receive(r, x, 100, 0x1431);
         uart_teardown(r, x);
       });
     });
@@ -305,10 +305,10 @@ describe("exercise 12's solution on pdma", () => {
         const x = uart_setup(r);
         const chan = x.u.rx;
         if (!chan) { r.finding('WRONG_RESULT', 'duart has no RX channel on pdma'); uart_teardown(r, x); return; }
-        const LEN = 512, id = chan.chan_id;
+        const LEN = 256, id = chan.chan_id;
         const buf = kmalloc(LEN, GFP_KERNEL);
         x.uart.remote.send(pattern(LEN, 0x1450), 1e6);
-        if (r.expect_result('duart_rx_start(u, buf, 512)', call(r, x.pdev, 'duart_rx_start(u, buf, 512)', () => s12.duart_rx_start(x.u, buf, LEN)), 0)) {
+        if (r.expect_result('duart_rx_start(u, buf, 256)', call(r, x.pdev, 'duart_rx_start(u, buf, 256)', () => s12.duart_rx_start(x.u, buf, LEN)), 0)) {
           const base = x.p.hw.moved[id]!;
           for (let i = 0; i < 10; i++) {
             run_for_ms((LEN * x.uart.char_ns()) / 1e6 / 12);
@@ -383,7 +383,7 @@ const PERIOD = 1024, RING = 4 * PERIOD, PERIOD_MS = (PERIOD / 4) * 1e3 / 48000;
 
 describe("exercise 13's solution on pdma", () => {
   for (const shape of CLIENT_SHAPES) {
-    test(`dsai: 25 ms of playback with the pointer on the hardware, a pause and a resume, every frame in order (${shape})`, (ctx) => {
+    test(`dsai: 16 ms of playback with the pointer on the hardware, a pause and a resume, every frame in order (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'reporting-residue'), (r) => {
         const p = provider(r);
         load(r, s13.dsai_driver);
@@ -415,7 +415,7 @@ describe("exercise 13's solution on pdma", () => {
             if (typeof n !== 'number' || n < 0) { r.finding('WRONG_RESULT', `pcm_write(s, data) returned ${n} from a writer that kept up`); ok = false; }
           }
         };
-        play(12);
+        play(8);
         if (ok) {
           ok = r.expect_result('pcm_pause(s, true)', call(r, pdev, 'pcm_pause(s, true)', () => s13.pcm_pause(s, true)), 0);
           const p0 = s13.pcm_pointer(s);
@@ -423,7 +423,7 @@ describe("exercise 13's solution on pdma", () => {
           if (ok && s13.pcm_pointer(s) !== p0) { r.finding('WRONG_RESULT', 'the pointer moved while the stream was paused: device_pause must stop the thread (CHHALT)'); ok = false; }
           ok &&= r.expect_result('pcm_pause(s, false)', call(r, pdev, 'pcm_pause(s, false)', () => s13.pcm_pause(s, false)), 0);
         }
-        play(12);
+        play(8);
         const played = i2s.codec.played.slice(base);
         const n = Math.min(played.length, sent / 4);
         const u32 = (i: number) => (data[i]! | data[i + 1]! << 8 | data[i + 2]! << 16 | data[i + 3]! << 24) >>> 0;
@@ -552,10 +552,10 @@ describe('faults and contexts', () => {
     });
   });
 
-  test('a debug interface 20 times slower (2 µs): dmatest on 8 channels, no DBGCMD dropped (x86)', (ctx) => {
+  test('a debug interface 20 times slower (2 µs): dmatest on all 8 channels at once, no DBGCMD dropped (x86)', (ctx) => {
     run(ctx, opts('x86', 'the-controller-pdma'), (r) => {
       const p = provider(r, { dbg_ns: 2000 });
-      dmatest(r, p, { iterations: 4, test_buf_size: 4096 }, 'dmatest iterations=4 with DBGSTATUS busy for 2 µs a command');
+      dmatest(r, p, { iterations: 2, test_buf_size: 2048 }, 'dmatest iterations=2 with DBGSTATUS busy for 2 µs a command');
       finish(r, p);
     });
   });
