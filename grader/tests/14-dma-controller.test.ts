@@ -101,10 +101,10 @@ describe('registration', () => {
 
 describe('dmatest', () => {
   for (const shape of ALL) {
-    test(`dmatest on 4 channels, two threads each (so copies queue), a copy of up to 4 KiB a thread: 0 failures, dmatest's summaries, the pool empty (${shape})`, (ctx) => {
+    test(`dmatest on 4 channels, two threads each (so copies queue), a copy of up to 1 KiB a thread: 0 failures, dmatest's summaries, the pool empty (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'completing-cookies'), (r) => {
         const p = provider(r);
-        if (dmatest(r, p, { max_channels: 4, iterations: 1, threads_per_chan: 2, test_buf_size: 4096 }, 'dmatest max_channels=4 threads_per_chan=2 iterations=1 test_buf_size=4096')) expect_pool_empty(r, p, 'dmatest');
+        if (dmatest(r, p, { max_channels: 4, iterations: 1, threads_per_chan: 2, test_buf_size: 1024 }, 'dmatest max_channels=4 threads_per_chan=2 iterations=1 test_buf_size=1024')) expect_pool_empty(r, p, 'dmatest');
         finish(r, p);
       });
     });
@@ -113,7 +113,7 @@ describe('dmatest', () => {
     test(`dmatest polled (dma_sync_wait(), no callbacks): 0 failures (${shape})`, (ctx) => {
       run(ctx, opts(shape, 'completing-cookies'), (r) => {
         const p = provider(r);
-        dmatest(r, p, { iterations: 4, test_buf_size: 4096, polled: true, max_channels: 1 }, 'dmatest polled=1 iterations=4');
+        dmatest(r, p, { iterations: 4, test_buf_size: 1024, polled: true, max_channels: 1 }, 'dmatest polled=1 iterations=4');
         finish(r, p);
       });
     });
@@ -223,8 +223,8 @@ describe("exercise 11's solution on pdma", () => {
           kfree(dst);
           if (!same) break;
         }
-        const ret = call(r, pdev, 'dmacopy_selftest(cp, 4, 4096, seed)', () => s11.dmacopy_selftest(cp, 4, 4096, r.m.seed));
-        r.expect_result('dmacopy_selftest(cp, 4, 4096, seed): failed iterations', ret, 0);
+        const ret = call(r, pdev, 'dmacopy_selftest(cp, 8, 1024, seed)', () => s11.dmacopy_selftest(cp, 8, 1024, r.m.seed));
+        r.expect_result('dmacopy_selftest(cp, 8, 1024, seed): failed iterations', ret, 0);
         unbind(r, pdev);
         finish(r, p);
       });
@@ -555,7 +555,7 @@ describe('faults and contexts', () => {
   test('a debug interface 20 times slower (2 µs): dmatest on all 8 channels at once, no DBGCMD dropped (x86)', (ctx) => {
     run(ctx, opts('x86', 'the-controller-pdma'), (r) => {
       const p = provider(r, { dbg_ns: 2000 });
-      dmatest(r, p, { iterations: 2, test_buf_size: 2048 }, 'dmatest iterations=2 with DBGSTATUS busy for 2 µs a command');
+      dmatest(r, p, { iterations: 2, test_buf_size: 1024 }, 'dmatest iterations=2 with DBGSTATUS busy for 2 µs a command');
       finish(r, p);
     });
   });
