@@ -35,6 +35,10 @@ export const DMA_SLAVE_BUSWIDTH_UNDEFINED = 0, DMA_SLAVE_BUSWIDTH_1_BYTE = 1, DM
   DMA_SLAVE_BUSWIDTH_128_BYTES = 128;
 export type dma_slave_buswidth = number;
 
+// enum dmaengine_alignment: copy_align and friends are shifts (a 4-byte alignment is 2).
+export const DMAENGINE_ALIGN_1_BYTE = 0, DMAENGINE_ALIGN_2_BYTES = 1, DMAENGINE_ALIGN_4_BYTES = 2,
+  DMAENGINE_ALIGN_8_BYTES = 3, DMAENGINE_ALIGN_16_BYTES = 4, DMAENGINE_ALIGN_32_BYTES = 5, DMAENGINE_ALIGN_64_BYTES = 6;
+
 // enum dma_residue_granularity
 export const DMA_RESIDUE_GRANULARITY_DESCRIPTOR = 0, DMA_RESIDUE_GRANULARITY_SEGMENT = 1,
   DMA_RESIDUE_GRANULARITY_BURST = 2;
