@@ -24,7 +24,7 @@ const HELP = `dmalab grader
   npm run lessons [-- --out DIR]              the lessons as web pages (default .dmalab/html/)
 
   --root DIR    the course root (default: this repository; or DMALAB_ROOT)
-  --timeout S   watchdog for one hidden test file, in seconds (watch: 3, verify: 60)
+  --timeout S   watchdog for each hidden test, in seconds (watch: 3, verify: 60)
 `;
 
 async function main(argv: string[]): Promise<number> {

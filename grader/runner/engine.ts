@@ -56,7 +56,7 @@ export interface EngineOptions {
   workers?: number;
   /** warm processes kept idle between runs (watch: 1; one-shot: 0) */
   spares?: number;
-  /** watchdog: wall-clock limit for one test file, ms */
+  /** watchdog: wall-clock limit for one hidden test (it restarts as each test starts), ms */
   timeout_ms?: number;
   /** vitest's per-test timeout for async tests, ms (default: below the watchdog) */
   test_timeout_ms?: number;

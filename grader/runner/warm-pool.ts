@@ -7,7 +7,7 @@
 // driver and the sim (measured 25–60 ms). Each run still gets a fresh module graph (vitest
 // creates new evaluated-module state per run), so no driver or sim state leaks between runs.
 //
-// It is also the grader's watchdog: a run that takes longer than `timeout_ms` (a learner's
+// It is also the grader's watchdog: a test that runs longer than `timeout_ms` (a learner's
 // infinite loop: vitest's testTimeout cannot interrupt synchronous code) gets its process
 // killed; vitest then ends the run with an error, the file is recorded in `timed_out`, and a
 // spare process is already warming up for the next run.
@@ -267,25 +267,26 @@ export class WarmPool {
                   cp.kill('SIGKILL');
                 });
               };
-              // The limit is for the learner's code, not for loading it: it starts with the
-              // first test. Loading (a cold worker, a first compile) gets LOAD_ALLOWANCE_MS more,
-              // which still stops a loop at a driver's top level.
+              // The limit is for the learner's code, not for loading it, and it is per test: it
+              // restarts as each test starts, so a loop is stopped within the limit of its test's
+              // start while a heavy suite (exercise 10's many shapes) may take longer in all.
+              // Loading (a cold worker, a first compile) gets LOAD_ALLOWANCE_MS more, which still
+              // stops a loop at a driver's top level.
               clear();
               timer = setTimeout(kill, limit + LOAD_ALLOWANCE_MS);
-              const first_test = (m: unknown) => {
+              const test_started = (m: unknown) => {
                 if (!is_announcement(m) || m.__dmalab_test__ !== 'start' || !files.includes(m.file)) return;
-                cp.off('message', first_test);
                 clear();
                 timer = setTimeout(kill, limit);
               };
-              cp.on('message', first_test);
+              cp.on('message', test_started);
               const done = (m: any) => {
                 if (m?.__vitest_worker_response__ && m.type === 'testfileFinished') {
                   pending--;
                   pool.running.delete(cp);
                   clear();
                   cp.off('message', done);
-                  cp.off('message', first_test);
+                  cp.off('message', test_started);
                 }
               };
               cp.on('message', done);

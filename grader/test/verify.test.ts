@@ -112,6 +112,19 @@ describe('verify', () => {
     ]);
   }, 120_000);
 
+  test('the watchdog is per test: two tests of 1.2 s each pass under --timeout 2', () => {
+    // 2.4 s in all: a limit on the whole file would kill the second test of a correct driver
+    writeFileSync(join(root, 'exercises', '01-add', 'driver.ts'),
+      'export function add(a: number, b: number): number {\n  const t = Date.now();\n  while (Date.now() - t < 1200) {}\n  return a + b;\n}\n');
+    const r = cli(['verify', '--root', root, '--json', '--only', '01', '--timeout', '2']);
+    const v = r.events.find((e) => e.event === 'verdict')!;
+    expect(v.timed_out_s, JSON.stringify(v.errors)).toBeUndefined();
+    expect(v.tests.map((t: { name: string; state: string }) => [t.name, t.state])).toEqual([
+      ['adds small numbers', 'passed'],
+      ['adds negative numbers', 'passed'],
+    ]);
+  }, 120_000);
+
   test('a broken bug zoo fails the proof with a message naming the manifest entry, and a surviving mutant fails it', () => {
     const m = join(root, 'grader', 'manifest.ts');
     const src = readFileSync(m, 'utf8');
