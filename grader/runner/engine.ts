@@ -31,8 +31,9 @@ import { type TestAnnouncement, WarmPool } from './warm-pool.ts';
 /** Imported by every generated test file: says in time which test runs (see announce.ts). */
 const ANNOUNCE = fileURLToPath(new URL('./announce.ts', import.meta.url));
 
-/** The simulator's modules, but not the drivers under it (those need call-site rewriting). */
-export const SIM_EXTERNAL = /\/sim\/(?!(?!include\/).*\/(drivers|fixtures)\/)/;
+/** The simulator's modules, with the drivers it ships (sim-loader.mjs rewrites their call sites), but not the
+ *  test drivers and fixtures under sim/test/ (Vite rewrites those). */
+export const SIM_EXTERNAL = /\/sim\/(?!(?!include\/|drivers\/|testing\/drivers\/).*\/(drivers|fixtures)\/)/;
 
 /** A watchdog limit this short is one a cold type check's CPU could push tests towards. */
 const TIGHT_LIMIT_MS = 10_000;
