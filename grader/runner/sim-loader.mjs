@@ -13,7 +13,6 @@ import { transform } from 'esbuild';
 
 // Any course's sim/ (a scratch copy of the course has its own), as engine.ts's SIM_EXTERNAL.
 const SIM = /^file:\/\/.*\/sim\/(?!(?!include\/|drivers\/|testing\/drivers\/).*\/(drivers|fixtures)\/).*\.ts$/;
-const SIM_DRIVER = /^file:\/\/.*\/sim\/(drivers|testing\/drivers)\/.*\.ts$/;
 
 /** A TypeScript module of sim/site/ with no imports of its own, compiled and imported here. */
 async function import_ts(rel) {
@@ -22,13 +21,13 @@ async function import_ts(rel) {
   return import(`data:text/javascript;base64,${Buffer.from(out.code).toString('base64')}`);
 }
 const { transform_sites } = await import_ts('../../sim/site/transform.ts');
-const { course_path } = await import_ts('../../sim/site/which.ts');
+const { course_path, is_driver_source } = await import_ts('../../sim/site/which.ts');
 
 export async function load(url, context, next) {
   if (!SIM.test(url)) return next(url, context);
   const file = fileURLToPath(url);
   let source = await readFile(file, 'utf8');
-  if (SIM_DRIVER.test(url)) {
+  if (is_driver_source(file)) {
     const r = transform_sites(source, course_path(file));
     if (r) source = `${r.code}\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(r.map)).toString('base64')}`;
   }

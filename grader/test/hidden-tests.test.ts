@@ -19,7 +19,6 @@ afterAll(() => {
   remove_scratch(stub_root);
 });
 
-
 let verdicts: Verdict[] = [];
 let stub01: Verdict;
 const verdict = (id: string) => verdicts.find((v) => v.exercise === id)!;

@@ -9,7 +9,6 @@ import { remove_scratch, scratch_course } from '../scratch.ts';
 import type { Verdict } from '../verdict.ts';
 import { broken, cli, Watcher } from './helpers.ts';
 
-
 describe('a driver that spins', () => {
   test('polling a status bit that stays set: every affected test reports its soft lockup and the line, within the watcher\'s 3 s', { timeout: 90_000 }, async () => {
     const spin_root = scratch_course(REPO_ROOT, 'dmalab-hidden-spin-');

@@ -5,7 +5,7 @@
 // deferral, the probe's fault sweep, and that nothing stays mapped or held.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, Stop, type Run, type RunOptions } from './lib/harness.ts';
+import { run, lesson_opts, Stop, type Run, type RunOptions } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_ctrl, ctrl_of, apply_variant, type Ctrl, type Variant } from './lib/providers.ts';
 import { M, pattern, fill, peek, read, plug_node, bind_platform, dmesg, type platform_device, type ShapeName } from '#sim/testing';
@@ -79,7 +79,7 @@ function copy_checked(r: Run, x: Rig, len: number, seed: number, odd = 1): boole
   return ok;
 }
 
-const opts = (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions => ({ shape, lesson: `${L}#${section}`, ...o });
+const opts = lesson_opts(L);
 
 describe('copies through the channel', () => {
   for (const shape of ALL) {

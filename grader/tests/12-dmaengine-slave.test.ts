@@ -6,7 +6,7 @@
 // the middle of both directions (on a provider that stops late, too) and the probe's fault sweep.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, Stop, type Run, type RunOptions } from './lib/harness.ts';
+import { run, lesson_opts, Stop, type Run, type RunOptions } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_ctrl, ctrl_of, apply_variant, type Ctrl, type Variant } from './lib/providers.ts';
 import { M, pattern, fill, read, plug_uart, plug_dmac, load_platform, run_for_ms, dmesg, type platform_device,
@@ -23,7 +23,7 @@ const RX_LINE = 3, TX_LINE = 4;
 
 interface Rig { ctrl: Ctrl | null; pdev: platform_device; uart: Uart; u: Solution.duart }
 
-const opts = (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions => ({ shape, lesson: `${L}#${section}`, ...o });
+const opts = lesson_opts(L);
 
 function driver_data(r: Run, pdev: platform_device): Solution.duart {
   const u = pdev.dev.driver_data as Solution.duart | null;

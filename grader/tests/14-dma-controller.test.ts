@@ -8,7 +8,7 @@
 // test ends with the clients and the provider unbound and every program back in its pool.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, Stop, type Run, type RunOptions } from './lib/harness.ts';
+import { run, lesson_opts, Stop, type Run, type RunOptions } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_provider, unbind_provider, expect_pool_empty, type Prov } from './lib/pdma.ts';
 import { dmatest_run, type dmatest_params } from './lib/dmatest.ts';
@@ -36,7 +36,7 @@ const ALL: ShapeName[] = ['x86', 'x86-iommu', 'x86-swiotlb', 'arm64', 'arm64-smm
 const CLIENT_SHAPES: ShapeName[] = ['x86', 'arm64', 'arm64-smmu'];
 const RX_LINE = 3, TX_LINE = 4, PCM_TX = 6, PCM_RX = 7;
 
-const opts = (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions => ({ shape, lesson: `${L}#${section}`, ...o });
+const opts = lesson_opts(L);
 
 function provider(r: Run, o: PdmaOptions = {}): Prov {
   return plug_provider(r, drv.pdma_driver, o);

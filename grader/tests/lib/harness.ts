@@ -193,6 +193,10 @@ export function lesson_for(failing: Listed[], test_lesson: string | undefined): 
  * message if the driver crashed, the checker complained (beyond `allow`), or the test found
  * wrong data or results.
  */
+/** A test's options with its lesson pointer in `lesson`'s section `section` (the exercises' `opts(shape, section)`). */
+export const lesson_opts = (lesson: string) => (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions =>
+  ({ shape, lesson: `${lesson}#${section}`, ...o });
+
 export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
   const r = new Run(opts);
   let stopped: string | null = null;
