@@ -641,7 +641,7 @@ export class Ownership {
     const list: { addr: number; size: number; site: Site; kind: string }[] = [];
     for (const a of M.slab.live()) if (a.owner === rec.id) list.push({ addr: M.mmu.phys_to_lm(a.addr), size: a.size, site: a.site as Site, kind: 'kmalloc' });
     const pages = M.pages;
-    for (let i = 0; i < pages.npages; i++) {
+    for (const i of [...pages.owned].sort((a, b) => a - b)) {
       if (pages.owner[i] !== rec.id) continue;
       if (pages.kind[i] === PageKind.BUDDY || pages.kind[i] === PageKind.KMALLOC_LARGE) {
         list.push({ addr: M.mmu.phys_to_lm((pages.base_pfn + i) * PAGE_SIZE), size: PAGE_SIZE << pages.order[i]!, site: pages.site[i] as Site, kind: pages.kind[i] === PageKind.BUDDY ? 'alloc_pages' : 'kmalloc' });

@@ -1,11 +1,35 @@
-// System RAM: sparse, in 2 MiB chunks allocated on first touch, so a 4 GiB machine costs
-// nothing until used. Large chunks keep bulk copies to one or two TypedArray.set calls.
+// System RAM: sparse, in 64 KiB chunks allocated on first touch, so a 4 GiB machine costs
+// nothing until used, and a test's fresh machine pays only for the memory it touches.
 // Untouched memory reads as a seeded garbage pattern, not zeros: real RAM is not cleared for
 // you, and a driver that forgets kzalloc should see junk.
 
-export const CHUNK_SHIFT = 21;
+export const CHUNK_SHIFT = 16;
 export const CHUNK_SIZE = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SIZE - 1;
+
+/** The junk of each 2 MiB of RAM, made once per (seed, block) and copied into a chunk on its
+ *  first touch: every test builds fresh machines with the same seed. */
+const JUNK_SHIFT = 21, JUNK_SIZE = 1 << JUNK_SHIFT;
+const templates = new Map<string, Uint8Array>();
+const TEMPLATES = 16;
+
+function junk_of(seed: number, i: number): Uint8Array {
+  const key = `${seed}:${i}`;
+  let t = templates.get(key);
+  if (!t) {
+    t = new Uint8Array(JUNK_SIZE);
+    // Cheap deterministic junk: one 32-bit word pattern per block, varied per 64 bytes.
+    const w = new Uint32Array(t.buffer);
+    let x = (seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0;
+    for (let j = 0; j < w.length; j += 16) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      w.fill(x, j, j + 16);
+    }
+    if (templates.size >= TEMPLATES) templates.delete(templates.keys().next().value!);
+    templates.set(key, t);
+  }
+  return t;
+}
 
 export class Ram {
   readonly base: number;
@@ -32,14 +56,9 @@ export class Ram {
   private chunk(i: number): Uint8Array {
     let c = this.chunks[i];
     if (!c) {
+      const at = i * CHUNK_SIZE;
       c = new Uint8Array(CHUNK_SIZE);
-      // Cheap deterministic junk: one 32-bit word pattern per chunk, varied per 64 bytes.
-      const w = new Uint32Array(c.buffer);
-      let x = (this.junk ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0;
-      for (let j = 0; j < w.length; j += 16) {
-        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        w.fill(x, j, j + 16);
-      }
+      c.set(junk_of(this.junk, Math.floor(at / JUNK_SIZE)).subarray(at % JUNK_SIZE, at % JUNK_SIZE + CHUNK_SIZE));
       this.chunks[i] = c;
       this.views[i] = new DataView(c.buffer);
     }
@@ -83,19 +102,19 @@ export class Ram {
     }
   }
 
-  /** A device's RAM-to-RAM move of [src, src+len) to dst that does not overlap it: one copy
-   *  when each side sits in one chunk. */
+  /** A device's RAM-to-RAM move of [src, src+len) to dst that does not overlap it, chunk piece
+   *  by chunk piece. */
   move(dst: number, src: number, len: number): void {
-    const d = dst - this.base, s = src - this.base;
-    const di = Math.floor(d / CHUNK_SIZE), si = Math.floor(s / CHUNK_SIZE);
-    const doff = d % CHUNK_SIZE, soff = s % CHUNK_SIZE;
-    if (doff + len <= CHUNK_SIZE && soff + len <= CHUNK_SIZE) {
+    let d = dst - this.base, s = src - this.base;
+    while (len > 0) {
+      const di = Math.floor(d / CHUNK_SIZE), si = Math.floor(s / CHUNK_SIZE);
+      const doff = d % CHUNK_SIZE, soff = s % CHUNK_SIZE;
+      const n = Math.min(len, CHUNK_SIZE - doff, CHUNK_SIZE - soff);
       const sc = this.chunk(si);
-      if (di === si) sc.copyWithin(doff, soff, soff + len);
-      else this.chunk(di).set(sc.subarray(soff, soff + len), doff);
-      return;
+      if (di === si) sc.copyWithin(doff, soff, soff + n);
+      else this.chunk(di).set(sc.subarray(soff, soff + n), doff);
+      d += n; s += n; len -= n;
     }
-    this.copy(dst, src, len);
   }
 
   /** RAM-to-RAM copy (memmove semantics). */

@@ -39,6 +39,8 @@ export class PageAllocator {
   readonly owner: Int16Array;
   /** Allocation call site of head pages. */
   readonly site: unknown[];
+  /** Head pages with an owner: what a leak check walks instead of every page of RAM. */
+  readonly owned = new Set<number>();
   private cursor: number[] = [];
   readonly zone_dma_end_pfn: number;
   readonly zone_dma32_end_pfn: number;
@@ -118,6 +120,7 @@ export class PageAllocator {
     this.kind[i] = kind;
     this.order[i] = order;
     this.owner[i] = owner;
+    if (owner) this.owned.add(i);
     this.site[i] = site;
     for (let j = 1; j < n; j++) this.kind[i + j] = PageKind.TAIL;
     this.free_pages -= n;
@@ -137,6 +140,7 @@ export class PageAllocator {
     for (let j = 0; j < n; j++) this.kind[i + j] = PageKind.FREE;
     this.order[i] = 0;
     this.owner[i] = 0;
+    this.owned.delete(i);
     this.site[i] = undefined;
     this.free_pages += n;
     return order;
