@@ -57,7 +57,7 @@ export class DmaDebug {
   disabled = false;
 
   constructor() {
-    this.grow(4096);
+    this.grow(256);
   }
 
   private grow(n: number): void {

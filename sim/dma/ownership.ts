@@ -100,7 +100,7 @@ export class Ownership {
   watch_n = 0;
 
   constructor() {
-    this.grow(4096);
+    this.grow(256);
   }
 
   private grow(n: number): void {

@@ -44,8 +44,8 @@ export class Ram {
     this.size = size;
     this.end = base + size;
     const n = Math.ceil(size / CHUNK_SIZE);
-    this.chunks = new Array(n).fill(undefined);
-    this.views = new Array(n).fill(undefined);
+    this.chunks = new Array(n);
+    this.views = new Array(n);
     this.junk = seed >>> 0;
   }
 

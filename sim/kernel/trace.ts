@@ -45,19 +45,23 @@ export const DESC_STATE = ['prep', 'submit', 'issue_pending', 'complete', 'callb
 
 const DIR = ['BIDIRECTIONAL', 'TO_DEVICE', 'FROM_DEVICE', 'NONE'];
 const N = 8192;
+/** The ring starts this small and doubles up to N before it wraps: most machines a test builds
+ *  log a few hundred events, and a fresh 8192-slot ring costs more than they do. */
+const FIRST = 256;
 
 export class Trace {
-  private t = new Float64Array(N);
-  private k = new Uint8Array(N);
-  private d = new Int16Array(N);
-  private a = new Float64Array(N);
-  private b = new Float64Array(N);
-  private c = new Float64Array(N);
-  private e = new Float64Array(N);
-  private notes: (string | undefined)[] = new Array(N);
+  private cap = FIRST;
+  private t = new Float64Array(FIRST);
+  private k = new Uint8Array(FIRST);
+  private d = new Int16Array(FIRST);
+  private a = new Float64Array(FIRST);
+  private b = new Float64Array(FIRST);
+  private c = new Float64Array(FIRST);
+  private e = new Float64Array(FIRST);
+  private notes: (string | undefined)[] = new Array(FIRST);
   /** CPU accesses: the call site and the time of the last access a coalesced event covers. */
-  private sites: Site[] = new Array(N);
-  private t_end = new Float64Array(N);
+  private sites: Site[] = new Array(FIRST);
+  private t_end = new Float64Array(FIRST);
   private head = 0;
   count = 0;
   enabled = true;
@@ -68,8 +72,22 @@ export class Trace {
     const i = this.head;
     this.t[i] = now; this.k[i] = kind; this.d[i] = dev;
     this.a[i] = a; this.b[i] = b; this.c[i] = c; this.e[i] = e;
-    this.head = (i + 1) & (N - 1);
+    if (i === this.cap - 1 && this.cap < N) this.grow();
+    this.head = (i + 1) & (this.cap - 1);
     this.count++;
+  }
+
+  /** Double the ring (before it has wrapped, so the events stay where they are). */
+  private grow(): void {
+    const n = this.cap * 2;
+    const g = <A extends Float64Array | Uint8Array | Int16Array>(x: A, C: new (n: number) => A): A => { const y = new C(n); y.set(x); return y; };
+    this.t = g(this.t, Float64Array); this.k = g(this.k, Uint8Array); this.d = g(this.d, Int16Array);
+    this.a = g(this.a, Float64Array); this.b = g(this.b, Float64Array); this.c = g(this.c, Float64Array);
+    this.e = g(this.e, Float64Array); this.t_end = g(this.t_end, Float64Array);
+    const notes = new Array<string | undefined>(n), sites = new Array<Site>(n);
+    for (let j = 0; j < this.cap; j++) { notes[j] = this.notes[j]; sites[j] = this.sites[j]!; }
+    this.notes = notes; this.sites = sites;
+    this.cap = n;
   }
 
   /** An event whose formatting needs a name (an IRQ handler's). */
@@ -91,7 +109,7 @@ export class Trace {
   cpu(now: number, write: boolean, dev: number, bus: number, len: number, map_bus: number, site: Site): void {
     if (!this.enabled) return;
     const kind = write ? T.cpu_write : T.cpu_read;
-    const p = (this.head - 1) & (N - 1);
+    const p = (this.head - 1) & (this.cap - 1);
     if (this.count && this.k[p] === kind && this.d[p] === dev && this.e[p] === map_bus && this.sites[p] === site) {
       const lo = Math.min(this.a[p]!, bus), hi = Math.max(this.a[p]! + this.b[p]!, bus + len);
       this.a[p] = lo; this.b[p] = hi - lo; this.c[p] = this.c[p]! + 1; this.t_end[p] = now;
@@ -106,8 +124,8 @@ export class Trace {
   /** The last n events, oldest first, formatted like trace-cmd output (the kernel's events only). */
   tail(n = 20): string[] {
     const out: string[] = [];
-    for (let j = 1; j <= Math.min(this.count, N) && out.length < n; j++) {
-      const i = (this.head - j + N) & (N - 1);
+    for (let j = 1; j <= Math.min(this.count, this.cap) && out.length < n; j++) {
+      const i = (this.head - j + this.cap) & (this.cap - 1);
       if (this.k[i]! < FIRST_OWN) out.push(this.format(i));
     }
     return out.reverse();
@@ -115,11 +133,11 @@ export class Trace {
 
   /** The last n events as data (the browser's timeline), oldest first. */
   dump(n = 2000): TraceDump {
-    const have = Math.min(this.count, N, n);
+    const have = Math.min(this.count, this.cap, n);
     const events: TraceRow[] = [];
     const devs: Record<number, string> = {};
     for (let j = have; j > 0; j--) {
-      const i = (this.head - j + N) & (N - 1);
+      const i = (this.head - j + this.cap) & (this.cap - 1);
       const d = this.d[i]!;
       if (d >= 0 && !(d in devs)) devs[d] = this.dev_name(d);
       const k = this.k[i]!;

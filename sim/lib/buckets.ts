@@ -21,7 +21,7 @@ export class Buckets {
   private key = new Float64Array(0);
   /** Is this entry the one its bucket's slot points at? */
   private head = new Uint8Array(0);
-  private heads = new IntMap(4096);
+  private heads = new IntMap(256);
 
   /** Room for entries 0..n-1. */
   grow(n: number): void {
