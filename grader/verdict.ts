@@ -85,6 +85,8 @@ export interface Verdict {
   errors: ErrorInfo[];
   /** set when the watchdog killed the run */
   timed_out_s?: number;
+  /** how many workers ran its tests at once (watch mode splits a long file: engine.ts) */
+  shards?: number;
 }
 
 export function to_verdict_diagnostic(d: Diagnostic): VerdictDiagnostic {

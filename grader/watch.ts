@@ -90,7 +90,8 @@ export async function watch(course: Course, opts: WatchOptions): Promise<number>
     course.exercises[course.exercises.length - 1]!;
 
   const engine = await Engine.create(course, {
-    workers: 1, spares: 1, timeout_ms: opts.timeout_ms ?? 3000,
+    // Two workers: a long exercise's tests run in two shards at once (engine.ts's shard).
+    workers: 2, spares: 1, timeout_ms: opts.timeout_ms ?? 3000, shard: { n: 2, min_ms: 250 },
     warm_types: current.files.map((f) => join(exdir, current.id, f)),
   });
 

@@ -65,7 +65,14 @@ export interface EngineOptions {
   on_test_start?: (item: RunItem, name: string) => void;
   /** files to type-check at once, so the checker is warm for the first grade (watch mode) */
   warm_types?: string[];
+  /** split one item's hidden tests over `n` workers once its tests took `min_ms` or more in
+   *  all (watch mode: a long file's verdict comes back in about 1/n of the time) */
+  shard?: { n: number; min_ms: number };
 }
+
+/** Which of a file's tests one shard runs (announce.ts skips the others): `of` gives each
+ *  known test's shard, by full name; a test not in it goes by its index, round-robin. */
+export interface Shard { k: number; n: number; of: Record<string, number> }
 
 export class Engine {
   private constructor(
@@ -138,8 +145,9 @@ export class Engine {
   private stubs = new Map<string, ReturnType<typeof stub_exports>>();
 
   /** The generated test file for one item. Rewritten only when it changes. */
-  private wrapper(item: RunItem): string {
-    const file = join(paths.runs(this.course), variant_key(item.variant), item.slot ? String(item.slot) : '', `${item.exercise.id}.test.ts`);
+  private wrapper(item: RunItem, shard?: Shard): string {
+    const file = join(paths.runs(this.course), variant_key(item.variant), item.slot ? String(item.slot) : '', shard ? `shard-${shard.k}` : '',
+      `${item.exercise.id}.test.ts`);
     const test = paths.test(this.course, item.exercise);
     const ex = item.exercise;
     if (!this.stubs.has(ex.id)) this.stubs.set(ex.id, stub_exports(this.course, ex));
@@ -149,7 +157,7 @@ export class Engine {
       `(globalThis as { __dmalab_target?: string }).__dmalab_target = ${JSON.stringify(item.target)};\n` +
       `(globalThis as { __dmalab_seed?: number }).__dmalab_seed = ${seed_hex(item.seed ?? DEFAULT_SEED)};\n` +
       `(globalThis as { __dmalab_exports?: unknown }).__dmalab_exports = ${JSON.stringify(exports)};\n` +
-      `(await import(${JSON.stringify(ANNOUNCE)})).announce();\n` +
+      `(await import(${JSON.stringify(ANNOUNCE)})).announce(${shard ? JSON.stringify(shard) : ''});\n` +
       `await import(${JSON.stringify(test)});\n`;
     if (!existsSync(file) || readFileSync(file, 'utf8') !== body) {
       mkdirSync(dirname(file), { recursive: true });
@@ -219,10 +227,33 @@ export class Engine {
     }
   }
 
+  /** Each exercise's tests' last times in ms, by full name (what shards are balanced on). */
+  private times = new Map<string, Map<string, number>>();
+
+  /** The shards to split `item` into: none for a short file, or when several items share the
+   *  run (they already keep the workers busy). */
+  private shards_of(item: RunItem, alone: boolean): Shard[] {
+    const o = this.opts.shard;
+    const t = this.times.get(item.exercise.id);
+    if (!o || !alone || !t) return [];
+    let total = 0;
+    for (const ms of t.values()) total += ms;
+    if (total < o.min_ms) return [];
+    // Longest first, each to the shard with the least so far.
+    const load = new Array<number>(o.n).fill(0);
+    const of: Record<string, number> = {};
+    for (const [name, ms] of [...t].sort((a, b) => b[1] - a[1])) {
+      const k = load.indexOf(Math.min(...load));
+      of[name] = k;
+      load[k]! += ms;
+    }
+    return Array.from({ length: o.n }, (_, k) => ({ k, n: o.n, of }));
+  }
+
   private async run_now(items: RunItem[]): Promise<Verdict[]> {
     this.cancelled = false;
     const t0 = performance.now();
-    const byFile = new Map<string, RunItem>();
+    const byItem = new Map<RunItem, string[]>();
     const project = this.vitest.getRootProject();
     const specs = [];
     for (const item of items) {
@@ -240,13 +271,16 @@ export class Engine {
         this.vitest.invalidateFile(path);
         this.vitest.watcher.invalidates.add(path);
       }
-      const w = this.wrapper(item);
-      byFile.set(w, item);
-      this.current.set(w, { item });
-      this.pool.timed_out.delete(w);
-      this.pool.stuck.delete(w);
-      this.pool.progress.delete(w);
-      specs.push(project.createSpecification(w));
+      const shards = this.shards_of(item, items.length === 1);
+      const ws = shards.length ? shards.map((sh) => this.wrapper(item, sh)) : [this.wrapper(item)];
+      byItem.set(item, ws);
+      for (const w of ws) {
+        this.current.set(w, { item });
+        this.pool.timed_out.delete(w);
+        this.pool.stuck.delete(w);
+        this.pool.progress.delete(w);
+        specs.push(project.createSpecification(w));
+      }
     }
     let modules: readonly TestModule[] = [];
     let unhandled: readonly unknown[] = [];
@@ -259,13 +293,21 @@ export class Engine {
     }
     const ms = Math.round(performance.now() - t0);
     const verdicts: Verdict[] = [];
-    for (const [file, item] of byFile) {
-      const mod = modules.find((m) => m.moduleId === file);
-      const v = this.to_verdict(item, mod, file, ms, unhandled);
+    for (const [item, ws] of byItem) {
+      const parts = ws.map((file) => this.to_verdict(item, modules.find((m) => m.moduleId === file), file, ms, unhandled));
+      const v = parts.length > 1 ? merge_shards(parts) : parts[0]!;
+      for (const w of ws) this.current.delete(w);
+      this.note_times(item, v);
       verdicts.push(v);
-      this.current.delete(file);
     }
     return verdicts;
+  }
+
+  private note_times(item: RunItem, v: Verdict): void {
+    if (v.timed_out_s !== undefined || v.tests.length === 0) return;
+    const t = new Map<string, number>();
+    for (const x of v.tests) if (x.state === 'passed' || x.state === 'failed') t.set(x.name, x.ms);
+    if (t.size) this.times.set(item.exercise.id, t);
   }
 
   /** True when the last run was cancelled (its verdicts are stale). */
@@ -356,6 +398,39 @@ export class Engine {
     this.pool.close();
     this.checker.close();
   }
+}
+
+/** One verdict from the verdicts of an item's shards: each test as the shard that ran it says
+ *  (the others skipped it), the errors of all (once each), the time of all. */
+export function merge_shards(parts: Verdict[]): Verdict {
+  const first = parts[0]!;
+  const tests = first.tests.map((t, i) => {
+    for (const p of parts) {
+      const x = p.tests[i]?.name === t.name ? p.tests[i]! : p.tests.find((y) => y.name === t.name);
+      if (x && x.state !== 'skipped') return x;
+    }
+    return t;
+  });
+  const errors: ErrorInfo[] = [];
+  const seen = new Set<string>();
+  for (const p of parts) {
+    for (const e of p.errors) {
+      const key = `${e.kind}\0${e.message}`;
+      if (!seen.has(key)) { seen.add(key); errors.push(e); }
+    }
+  }
+  const limits = parts.map((p) => p.timed_out_s).filter((x): x is number => x !== undefined);
+  const passed = errors.length === 0 && tests.length > 0 && tests.every((t) => t.passed);
+  const { timed_out_s: _, ...rest } = first;
+  return {
+    ...rest,
+    passed,
+    file_ms: parts.reduce((n, p) => n + p.file_ms, 0),
+    tests,
+    errors,
+    shards: parts.length,
+    ...(limits.length ? { timed_out_s: Math.max(...limits) } : {}),
+  };
 }
 
 /** Move the first error of `kind` some tests failed with to the run's errors (first), and leave

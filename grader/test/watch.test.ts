@@ -147,6 +147,28 @@ describe('watch mode', () => {
     await w.wait((e) => e.event === 'verdict' && e.passed, from);
   }, 30_000);
 
+  test('a long file runs in two shards at once: the same tests in the same order, each result from the shard that ran it', async () => {
+    const slow = (body: string) => `export function add(a: number, b: number): number {\n  const t = Date.now();\n  while (Date.now() - t < 200) {}\n  ${body}\n}\n`;
+    // The first slow save is graded whole (the last times were short); it teaches the engine the times.
+    const one = (await save(slow('return a + b; // 1'))).v;
+    expect(one.passed).toBe(true);
+    expect(one.shards).toBeUndefined();
+    const two = (await save(slow('return a + b; // 2'))).v;
+    expect(two).toMatchObject({ passed: true, shards: 2 });
+    expect(two.tests.map((t: { name: string; state: string }) => [t.name, t.state])).toEqual(one.tests.map((t: { name: string; state: string }) => [t.name, t.state]));
+    // A failure in either shard is the verdict's, with its diagnostics.
+    const bad = (await save(slow('return a < 0 ? a - b : a + b;'))).v;
+    expect(bad).toMatchObject({ passed: false, shards: 2 });
+    expect(bad.tests.map((t: { name: string; state: string }) => [t.name, t.state])).toEqual([
+      ['adds small numbers', 'passed'],
+      ['adds negative numbers', 'failed'],
+    ]);
+    expect(bad.tests[1].diagnostics[0].code).toBe('FIX_WRONG_SUM');
+    // Quick again: graded whole once the times are short.
+    await save(SOLUTION + '// quick 1\n');
+    expect((await save(SOLUTION + '// quick 2\n')).v.shards).toBeUndefined();
+  }, 60_000);
+
   test('200 saves in 10 s: no crash, no pile-up, the last verdict matches the last content', async () => {
     const from = w.mark();
     let last = '';

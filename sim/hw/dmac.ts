@@ -91,6 +91,9 @@ class Chan {
   seg_end: () => void = () => {};
   burst_end: () => void = () => {};
   burst = 0;
+  /** The names of its transfers in reports, kept while the segment size stays the same (an
+   *  LLI chain of equal segments builds them once). */
+  what_bytes = -1; what_read = ''; what_write = '';
 }
 
 export class Dmac implements PlatformModel, BusMaster {
@@ -106,6 +109,8 @@ export class Dmac implements PlatformModel, BusMaster {
   private raw_err = 0;
   /** Request lines asserted by peripherals (bit n: line n). */
   private requests = 0;
+  /** The interrupt outputs as last driven (bit n: channel n's). */
+  private lines = 0;
   node!: PlatformNodeHw;
   dma_site: Site = 0;
   /** A scratch buffer for the bytes in flight. */
@@ -265,9 +270,14 @@ export class Dmac implements PlatformModel, BusMaster {
     c.running = true;
     if (!this.enabled) return; // it waits for the controller to be enabled
     const f = this.flow(c);
-    const what = `${this.dev?.init_name ?? 'dmac'} channel ${i}`;
-    if (f !== DMAC_FLOW_PER2MEM) c.reads = dma_transfer_begin(this, c.src, c.control & DMAC_CTL_SI ? c.seg_bytes : this.swidth(c), false, `${what} read of ${c.seg_bytes} bytes`);
-    if (f !== DMAC_FLOW_MEM2PER) c.writes = dma_transfer_begin(this, c.dst, c.control & DMAC_CTL_DI ? c.seg_bytes : this.dwidth(c), true, `${what} write of ${c.seg_bytes} bytes`);
+    if (c.what_bytes !== c.seg_bytes) {
+      const what = `${this.dev?.init_name ?? 'dmac'} channel ${i}`;
+      c.what_bytes = c.seg_bytes;
+      c.what_read = `${what} read of ${c.seg_bytes} bytes`;
+      c.what_write = `${what} write of ${c.seg_bytes} bytes`;
+    }
+    if (f !== DMAC_FLOW_PER2MEM) c.reads = dma_transfer_begin(this, c.src, c.control & DMAC_CTL_SI ? c.seg_bytes : this.swidth(c), false, c.what_read);
+    if (f !== DMAC_FLOW_MEM2PER) c.writes = dma_transfer_begin(this, c.dst, c.control & DMAC_CTL_DI ? c.seg_bytes : this.dwidth(c), true, c.what_write);
     this.kick(i, c);
   }
 
@@ -374,10 +384,14 @@ export class Dmac implements PlatformModel, BusMaster {
 
   /** Each channel's line: its raw terminal count or error, where its mask lets it through. */
   private irqs_changed(): void {
+    if (!(this.raw_tc | this.raw_err | this.lines)) return; // all low, and staying low
+    let lines = 0;
     for (let i = 0; i < this.ch.length; i++) {
       const cfg = this.ch[i]!.config, bit = 1 << i;
-      const on = (this.raw_tc & bit && cfg & DMAC_CFG_ITC) || (this.raw_err & bit && cfg & DMAC_CFG_IE);
-      this.node.set_irq(i, !!on);
+      if ((this.raw_tc & bit && cfg & DMAC_CFG_ITC) || (this.raw_err & bit && cfg & DMAC_CFG_IE)) lines |= bit;
     }
+    const changed = lines ^ this.lines;
+    this.lines = lines;
+    for (let i = 0; changed >> i; i++) if (changed & 1 << i) this.node.set_irq(i, (lines & 1 << i) !== 0);
   }
 }

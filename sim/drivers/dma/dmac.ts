@@ -124,8 +124,9 @@ function dmac_add_lli(c: dmac_chan, txd: dmac_txd, src: number, dst: number, byt
   dmac_lli_store(l);
   const prev = txd.llis[txd.llis.length - 1];
   if (prev) {
+    // Link the previous one to it: only its LLI word changes.
     prev.next = l.dma;
-    dmac_lli_store(prev);
+    put_u32(prev.next, prev.cpu + 8);
   }
   txd.llis.push(l);
   txd.bytes += bytes;
