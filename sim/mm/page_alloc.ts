@@ -49,11 +49,13 @@ export class PageAllocator {
   constructor(readonly shape: Shape, private rng: Rng, placement: Placement) {
     this.base_pfn = shape.ram_base / PAGE_SIZE;
     this.npages = shape.ram_size / PAGE_SIZE;
-    this.kind = new Uint8Array(this.npages);
-    this.order = new Uint8Array(this.npages);
-    this.cache = new Int16Array(this.npages);
-    this.dma = new Int32Array(this.npages);
-    this.owner = new Int16Array(this.npages);
+    // One allocation for the five arrays (a machine per test: each fresh buffer costs).
+    const n = this.npages, mem = new ArrayBuffer(n * 10);
+    this.dma = new Int32Array(mem, 0, n);
+    this.cache = new Int16Array(mem, 4 * n, n);
+    this.owner = new Int16Array(mem, 6 * n, n);
+    this.kind = new Uint8Array(mem, 8 * n, n);
+    this.order = new Uint8Array(mem, 9 * n, n);
     this.site = [];
     this.free_pages = this.npages;
     this.zone_dma_end_pfn = Math.min(shape.zone_dma_end / PAGE_SIZE, this.end_pfn());
