@@ -12,7 +12,7 @@ import { check_int, IOMEM, LEN } from '../kernel/die.ts';
 import { px, pa } from '../lib/vsprintf.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
 import { PTE_MMIO, PTE_UNCACHED } from '../mm/memory.ts';
-import type { MmioOwner } from '../hw/bus.ts';
+import type { MmioHit, MmioOwner } from '../hw/bus.ts';
 import { cpu_load, cpu_store, cpu_read, cpu_write, cpu_fill, page_fault_oops } from '../mm/access.ts';
 
 /** An __iomem cookie: a kernel virtual address in the vmalloc area. */
@@ -57,23 +57,20 @@ export function iounmap(addr: iomem): void {
   iounmap_site(addr, take_site(iounmap));
 }
 
-/** Find the register a cookie points at; a non-MMIO kernel address falls back to memory. */
-function decode(addr: iomem, size: number, write: boolean, entry: Function) {
+/** Find the register a cookie points at: the hit, null for an MMIO page where nothing decodes,
+ *  or undefined for a non-MMIO kernel address (it falls back to memory). */
+function decode(addr: iomem, write: boolean, entry: Function): MmioHit | null | undefined {
   const mmu = M.mmu;
   if (mmu.is_vmalloc(addr)) {
     const pte = mmu.vm_pte(addr);
-    if (pte && (pte % PAGE_SIZE) & PTE_MMIO) {
-      const phys = pte - (pte % PAGE_SIZE) + (addr % PAGE_SIZE);
-      return { phys, hit: M.mmio.decode(phys) };
-    }
+    if (pte && (pte % PAGE_SIZE) & PTE_MMIO) return M.mmio.decode(pte - (pte % PAGE_SIZE) + (addr % PAGE_SIZE));
     if (!pte) {
       page_fault_oops(addr, write, take_site(entry), 'Accessed at', [
         'dmalab: an MMIO access through an address that is not (or no longer) mapped: after iounmap/pci_iounmap, or never ioremapped',
       ]);
     }
   }
-  void size;
-  return null;
+  return undefined;
 }
 
 function mmio_read(addr: iomem, size: number, entry: Function, ordered = false): number {
@@ -81,9 +78,8 @@ function mmio_read(addr: iomem, size: number, entry: Function, ordered = false):
   const c = M.clock;
   c.advance_to(c.now + READ_NS);
   M.sched.check_lockup();
-  const d = decode(addr, size, false, entry);
-  if (!d) return cpu_load(addr, size, entry);
-  const hit = d.hit;
+  const hit = decode(addr, false, entry);
+  if (hit === undefined) return cpu_load(addr, size, entry);
   const ones = size === 8 ? -1 : 2 ** (size * 8) - 1;
   if (!hit) return ones;
   if (!hit.fn.memory_enabled()) {
@@ -101,9 +97,8 @@ function mmio_write(addr: iomem, size: number, v: number, entry: Function, order
   if (typeof addr !== 'number' || !Number.isSafeInteger(addr)) check_int(entry.name, 'addr', addr, IOMEM);
   const c = M.clock;
   c.advance_to(c.now + WRITE_NS);
-  const d = decode(addr, size, true, entry);
-  if (!d) { cpu_store(addr, size, v, entry); return; }
-  const hit = d.hit;
+  const hit = decode(addr, true, entry);
+  if (hit === undefined) { cpu_store(addr, size, v, entry); return; }
   if (!hit) return;
   if (!hit.fn.memory_enabled()) { disabled(hit.fn, entry); return; }
   hit.fn.last_write_site = take_site(entry);
