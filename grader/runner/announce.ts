@@ -69,7 +69,9 @@ export function announce(shard?: { k: number; n: number; of: Record<string, numb
       state: r?.state === 'fail' ? 'failed' : r?.state === 'skip' ? 'skipped' : 'passed',
       ms: r?.startTime ? Date.now() - r.startTime : 0,
       errors: (r?.errors ?? []).map((e) => ({ name: e.name, message: e.message, stack: e.stack, ...('expected' in e ? { expected: true } : {}) })),
-      meta: JSON.parse(JSON.stringify(t.meta ?? {})) as Record<string, unknown>,
+      // Only a failure's report is needed from here (after a kill, to explain it); a passing
+      // test's would cost a serialisation per test for nothing.
+      meta: r?.state === 'fail' ? JSON.parse(JSON.stringify(t.meta ?? {})) as Record<string, unknown> : {},
     });
   });
 }
