@@ -181,11 +181,20 @@ export class Engine {
   cancel(grace_ms = 250): void {
     if (!this.running || this.kill_timer) return;
     this.cancelled = true;
+    // A killed worker comes back cold (a second or two before its code is hot again): a run
+    // about to end is cheaper to wait for. So the grace stretches to what is left of the run,
+    // by its items' last times, up to 2 s.
+    const left = this.run_expected_ms - (performance.now() - this.run_started);
     this.kill_timer = setTimeout(() => {
       this.kill_timer = undefined;
       if (this.running) this.pool.kill_active();
-    }, grace_ms);
+    }, Math.min(2000, Math.max(grace_ms, left * 1.2)));
   }
+
+  /** When the run in progress started, and how long its items' last runs took (ms). */
+  private run_started = 0;
+  private run_expected_ms = 0;
+  private last_ms = new Map<string, number>();
 
   private kill_timer: NodeJS.Timeout | undefined;
 
@@ -231,14 +240,15 @@ export class Engine {
   private times = new Map<string, Map<string, number>>();
 
   /** The shards to split `item` into: none for a short file, or when several items share the
-   *  run (they already keep the workers busy). */
+   *  run (they already keep the workers busy). An exercise's first run is split by index, times
+   *  unknown: it warms both workers' code for the saves to come. */
   private shards_of(item: RunItem, alone: boolean): Shard[] {
     const o = this.opts.shard;
-    const t = this.times.get(item.exercise.id);
-    if (!o || !alone || !t) return [];
+    if (!o || !alone) return [];
+    const t = this.times.get(item.exercise.id) ?? new Map<string, number>();
     let total = 0;
     for (const ms of t.values()) total += ms;
-    if (total < o.min_ms) return [];
+    if (t.size && total < o.min_ms) return [];
     // Longest first, each to the shard with the least so far.
     const load = new Array<number>(o.n).fill(0);
     const of: Record<string, number> = {};
@@ -253,6 +263,8 @@ export class Engine {
   private async run_now(items: RunItem[]): Promise<Verdict[]> {
     this.cancelled = false;
     const t0 = performance.now();
+    this.run_started = t0;
+    this.run_expected_ms = Math.max(0, ...items.map((it) => this.last_ms.get(it.exercise.id) ?? 0));
     const byItem = new Map<RunItem, string[]>();
     const project = this.vitest.getRootProject();
     const specs = [];
@@ -292,12 +304,15 @@ export class Engine {
       unhandled = [e];
     }
     const ms = Math.round(performance.now() - t0);
+    if (!this.cancelled) for (const it of items) this.last_ms.set(it.exercise.id, ms);
     const verdicts: Verdict[] = [];
     for (const [item, ws] of byItem) {
       const parts = ws.map((file) => this.to_verdict(item, modules.find((m) => m.moduleId === file), file, ms, unhandled));
       const v = parts.length > 1 ? merge_shards(parts) : parts[0]!;
       for (const w of ws) this.current.delete(w);
-      this.note_times(item, v);
+      // A cancelled run graded content that is gone (often a save caught half-written): its
+      // times say nothing about the file's.
+      if (!this.cancelled) this.note_times(item, v);
       verdicts.push(v);
     }
     return verdicts;
