@@ -14,6 +14,7 @@ import { DIR_NAME, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_TO
   DMA_ATTR_SKIP_CPU_SYNC } from './types.ts';
 import { warn_at } from './warn-sites.ts';
 import { PAGE_SIZE } from '../mm/page_alloc.ts';
+import { grown } from '../lib/grown.ts';
 
 export const enum DT { single = 0, sg = 1, coherent = 2, resource = 3, noncoherent = 4 }
 /** type2name[] of Linux 6.1 (with its "scather-gather" spelling). */
@@ -62,17 +63,12 @@ export class DmaDebug {
 
   private grow(n: number): void {
     const old = this.cap;
-    const g = <T extends Int32Array | Float64Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(n);
-      b.set(a);
-      return b;
-    };
-    this.e_dev = g(this.e_dev, Int32Array); this.e_addr = g(this.e_addr, Float64Array);
-    this.e_size = g(this.e_size, Float64Array); this.e_paddr = g(this.e_paddr, Float64Array);
-    this.e_seq = g(this.e_seq, Float64Array);
-    this.e_type = g(this.e_type, Uint8Array); this.e_dir = g(this.e_dir, Uint8Array);
-    this.e_maperr = g(this.e_maperr, Uint8Array); this.e_live = g(this.e_live, Uint8Array);
-    this.e_sgcall = g(this.e_sgcall, Int32Array); this.e_sgmapped = g(this.e_sgmapped, Int32Array);
+    this.e_dev = grown(this.e_dev, n); this.e_addr = grown(this.e_addr, n);
+    this.e_size = grown(this.e_size, n); this.e_paddr = grown(this.e_paddr, n);
+    this.e_seq = grown(this.e_seq, n);
+    this.e_type = grown(this.e_type, n); this.e_dir = grown(this.e_dir, n);
+    this.e_maperr = grown(this.e_maperr, n); this.e_live = grown(this.e_live, n);
+    this.e_sgcall = grown(this.e_sgcall, n); this.e_sgmapped = grown(this.e_sgmapped, n);
     this.b.grow(n);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));

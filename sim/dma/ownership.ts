@@ -18,6 +18,7 @@ import { set_dma_hooks } from '../hw/bus.ts';
 import { T } from '../kernel/trace.ts';
 import { Buckets, bkey, bucket_of } from '../lib/buckets.ts';
 import { what_is } from '../mm/whatis.ts';
+import { grown } from '../lib/grown.ts';
 
 const NONE = -1;
 const who_of = (dev: device) => `${dev_driver_string(dev)} ${dev_name(dev)}`;
@@ -105,13 +106,12 @@ export class Ownership {
 
   private grow(n: number): void {
     const old = this.cap;
-    const g = <T extends Int32Array | Float64Array | Uint8Array>(a: T, C: new (n: number) => T): T => { const b = new C(n); b.set(a); return b; };
-    this.r_phys = g(this.r_phys, Float64Array); this.r_size = g(this.r_size, Float64Array);
-    this.r_bus = g(this.r_bus, Float64Array); this.r_dir = g(this.r_dir, Uint8Array);
-    this.r_dev = g(this.r_dev, Int32Array); this.r_lo = g(this.r_lo, Float64Array);
-    this.r_hi = g(this.r_hi, Float64Array); this.r_live = g(this.r_live, Uint8Array);
-    this.r_wrote = g(this.r_wrote, Uint8Array); this.r_type = g(this.r_type, Uint8Array);
-    this.r_slen = g(this.r_slen, Float64Array);
+    this.r_phys = grown(this.r_phys, n); this.r_size = grown(this.r_size, n);
+    this.r_bus = grown(this.r_bus, n); this.r_dir = grown(this.r_dir, n);
+    this.r_dev = grown(this.r_dev, n); this.r_lo = grown(this.r_lo, n);
+    this.r_hi = grown(this.r_hi, n); this.r_live = grown(this.r_live, n);
+    this.r_wrote = grown(this.r_wrote, n); this.r_type = grown(this.r_type, n);
+    this.r_slen = grown(this.r_slen, n);
     this.b.grow(n);
     const f = new Int32Array(n);
     f.set(this.free.subarray(0, this.nfree));

@@ -117,14 +117,6 @@ export class Ram {
     }
   }
 
-  /** RAM-to-RAM copy (memmove semantics). */
-  copy(dst: number, src: number, len: number): void {
-    if (len <= 0) return;
-    const tmp = new Uint8Array(len);
-    this.read(src, tmp, 0, len);
-    this.write(dst, tmp, 0, len);
-  }
-
   // Typed access; the caller guarantees the access does not cross a chunk (true for any
   // naturally aligned access, and the CPU paths split unaligned ones).
   get8(phys: number): number { const off = phys - this.base; return this.view(off).getUint8(off & CHUNK_MASK); }

@@ -5,6 +5,7 @@
 // declared transfers): they are for the browser's timeline (dump()), never printed by tail().
 import { llx } from '../lib/vsprintf.ts';
 import { resolve_site, type Site } from './site.ts';
+import { grown } from '../lib/grown.ts';
 
 export const enum T {
   dma_map, dma_unmap, dma_sync_cpu, dma_sync_dev, dma_alloc, dma_free, dma_map_sg, dma_unmap_sg,
@@ -80,10 +81,9 @@ export class Trace {
   /** Double the ring (before it has wrapped, so the events stay where they are). */
   private grow(): void {
     const n = this.cap * 2;
-    const g = <A extends Float64Array | Uint8Array | Int16Array>(x: A, C: new (n: number) => A): A => { const y = new C(n); y.set(x); return y; };
-    this.t = g(this.t, Float64Array); this.k = g(this.k, Uint8Array); this.d = g(this.d, Int16Array);
-    this.a = g(this.a, Float64Array); this.b = g(this.b, Float64Array); this.c = g(this.c, Float64Array);
-    this.e = g(this.e, Float64Array); this.t_end = g(this.t_end, Float64Array);
+    this.t = grown(this.t, n); this.k = grown(this.k, n); this.d = grown(this.d, n);
+    this.a = grown(this.a, n); this.b = grown(this.b, n); this.c = grown(this.c, n);
+    this.e = grown(this.e, n); this.t_end = grown(this.t_end, n);
     const notes = new Array<string | undefined>(n), sites = new Array<Site>(n);
     for (let j = 0; j < this.cap; j++) { notes[j] = this.notes[j]; sites[j] = this.sites[j]!; }
     this.notes = notes; this.sites = sites;

@@ -2,6 +2,7 @@
 // (device, 8 KiB of bus address) -> entries, in the order they were added. Callers keep the
 // entries' own fields in their arrays and walk a bucket with first() / next[].
 import { IntMap } from './hashtab.ts';
+import { grown } from './grown.ts';
 
 const NONE = -1;
 
@@ -25,9 +26,8 @@ export class Buckets {
 
   /** Room for entries 0..n-1. */
   grow(n: number): void {
-    const g = <T extends Int32Array | Float64Array | Uint8Array>(a: T, C: new (n: number) => T): T => { const b = new C(n); b.set(a); return b; };
-    this.next = g(this.next, Int32Array); this.prev = g(this.prev, Int32Array);
-    this.key = g(this.key, Float64Array); this.head = g(this.head, Uint8Array);
+    this.next = grown(this.next, n); this.prev = grown(this.prev, n);
+    this.key = grown(this.key, n); this.head = grown(this.head, n);
   }
 
   /** The first entry of a bucket, or -1. */
