@@ -188,15 +188,15 @@ export function lesson_for(failing: Listed[], test_lesson: string | undefined): 
   return test_lesson;
 }
 
+/** A test's options with its lesson pointer in `lesson`'s section `section` (the exercises' `opts(shape, section)`). */
+export const lesson_opts = (lesson: string) => (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions =>
+  ({ shape, lesson: `${lesson}#${section}`, ...o });
+
 /**
  * One hidden test on one machine: build it, run `body`, report, then fail with a readable
  * message if the driver crashed, the checker complained (beyond `allow`), or the test found
  * wrong data or results.
  */
-/** A test's options with its lesson pointer in `lesson`'s section `section` (the exercises' `opts(shape, section)`). */
-export const lesson_opts = (lesson: string) => (shape: ShapeName, section: string, o: Partial<RunOptions> = {}): RunOptions =>
-  ({ shape, lesson: `${lesson}#${section}`, ...o });
-
 export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
   const r = new Run(opts);
   let stopped: string | null = null;
@@ -284,27 +284,25 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
       if (!(e instanceof Stop)) throw e;
       crashed = e.message;
     }
-    // A clean point needs no report (building one formats the log and the trace's tail).
+    // A point that did not crash and left nothing beyond `allow` passes, with no report built
+    // (one formats the log and the trace's tail).
     if (!crashed && r.m.diag.list.every((d) => allow.has(d.code)) && r.findings.every((f) => allow.has(f.code))) continue;
     const report = r.report();
-    const bad = report.diagnostics.filter((d) => !allow.has(d.code));
-    if (bad.length || crashed) {
-      // What a failed probe left behind is about its error path, not about remove.
-      if (ret !== 0) {
-        report.diagnostics.forEach((d, i) => {
-          if (i < probe_diags && UNBIND_LEAKS.has(d.code)) d.lesson = opts.lesson;
-        });
-      }
-      report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
-      report.events = r.m.trace.dump(EVENTS);
-      attach_report(ctx, report);
-      const inj = r.m.faults.injected;
-      const at = inj ? sim.site_where(inj.site) : '';
-      const fault = `with a fault injected into the ${ordinal(n)} of ${points.length} calls that can fail (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''})`;
-      const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errno_str(ret)}${ret === 0 ? ' and remove ran' : ''}`;
-      const listed = report.diagnostics;
-      expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
+    // What a failed probe left behind is about its error path, not about remove.
+    if (ret !== 0) {
+      report.diagnostics.forEach((d, i) => {
+        if (i < probe_diags && UNBIND_LEAKS.has(d.code)) d.lesson = opts.lesson;
+      });
     }
+    report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
+    report.events = r.m.trace.dump(EVENTS);
+    attach_report(ctx, report);
+    const inj = r.m.faults.injected;
+    const at = inj ? sim.site_where(inj.site) : '';
+    const fault = `with a fault injected into the ${ordinal(n)} of ${points.length} calls that can fail (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''})`;
+    const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errno_str(ret)}${ret === 0 ? ' and remove ran' : ''}`;
+    const listed = report.diagnostics;
+    expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
   }
   attach_report(ctx, counting.report());
 }
