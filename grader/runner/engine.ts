@@ -13,6 +13,7 @@ import type { Exercise } from '../lib/manifest-types.ts';
 import { report_of } from '../lib/report.ts';
 import { DEFAULT_SEED, seed_hex } from '../lib/seed.ts';
 import { site_plugins } from '../lib/site-plugin.ts';
+import { SIM_NATIVE } from '../../sim/site/which.ts';
 import { expected_exports, stub_exports } from '../stub-exports.ts';
 import { TypeChecker, type TypeCheckResult } from '../typecheck.ts';
 import {
@@ -31,9 +32,8 @@ import { type TestAnnouncement, WarmPool } from './warm-pool.ts';
 /** Imported by every generated test file: says in time which test runs (see announce.ts). */
 const ANNOUNCE = fileURLToPath(new URL('./announce.ts', import.meta.url));
 
-/** The simulator's modules, with the drivers it ships (sim-loader.mjs rewrites their call sites), but not the
- *  test drivers and fixtures under sim/test/ (Vite rewrites those). */
-export const SIM_EXTERNAL = /\/sim\/(?!(?!include\/|drivers\/|testing\/drivers\/).*\/(drivers|fixtures)\/)/;
+/** The simulator's modules (sim/site/which.ts's SIM_NATIVE): sim-loader.mjs loads them natively. */
+export const SIM_EXTERNAL = SIM_NATIVE;
 
 /** A watchdog limit this short is one a cold type check's CPU could push tests towards. */
 const TIGHT_LIMIT_MS = 10_000;

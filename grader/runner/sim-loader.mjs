@@ -11,8 +11,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 
-// Any course's sim/ (a scratch copy of the course has its own), as engine.ts's SIM_EXTERNAL.
-const SIM = /^file:\/\/.*\/sim\/(?!(?!include\/|drivers\/|testing\/drivers\/).*\/(drivers|fixtures)\/).*\.ts$/;
 
 /** A TypeScript module of sim/site/ with no imports of its own, compiled and imported here. */
 async function import_ts(rel) {
@@ -21,10 +19,12 @@ async function import_ts(rel) {
   return import(`data:text/javascript;base64,${Buffer.from(out.code).toString('base64')}`);
 }
 const { transform_sites } = await import_ts('../../sim/site/transform.ts');
-const { course_path, is_driver_source } = await import_ts('../../sim/site/which.ts');
+const { course_path, is_driver_source, SIM_NATIVE } = await import_ts('../../sim/site/which.ts');
+// Any course's sim/ (a scratch copy of the course has its own): the modules vitest leaves external.
+const is_sim = (url) => url.startsWith('file://') && url.endsWith('.ts') && SIM_NATIVE.test(url);
 
 export async function load(url, context, next) {
-  if (!SIM.test(url)) return next(url, context);
+  if (!is_sim(url)) return next(url, context);
   const file = fileURLToPath(url);
   let source = await readFile(file, 'utf8');
   if (is_driver_source(file)) {

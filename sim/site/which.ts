@@ -14,6 +14,12 @@ const DRIVER = [
   /^lessons\/.+\.ts$/,
 ];
 
+/** The simulator's modules that test workers load natively (grader/runner/sim-loader.mjs) and vitest
+ *  treats as external (grader/runner/engine.ts): all of sim/, with the drivers it ships
+ *  (sim/drivers/, sim/testing/drivers/: the loader rewrites their call sites), but not the test
+ *  drivers and fixtures under sim/test/ (Vite rewrites those). */
+export const SIM_NATIVE = /\/sim\/(?!(?!include\/|drivers\/|testing\/drivers\/).*\/(drivers|fixtures)\/)/;
+
 export function is_driver_source(file: string, _root?: string): boolean {
   const f = file.split('\\').join('/');
   if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f.endsWith('.d.ts') || f.includes('/node_modules/')) return false;
