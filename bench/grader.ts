@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, hash_files, load_course } from '../grader/course.ts';
+import { REPO_ROOT, find_exercise, hash_files, load_course } from '../grader/course.ts';
 import { apply_edits } from '../grader/materialise.ts';
 import { remove_scratch, scratch_course } from '../grader/scratch.ts';
 import { FIXTURE, Watcher, cli } from '../grader/test/helpers.ts';
@@ -32,7 +32,10 @@ if (course.exercises.length === 0) {
 }
 const root = scratch_course(src, 'dmalab-bench-');
 course = await load_course(root);
-const ex = course.exercises.find((e) => e.id === values.exercise) ?? course.exercises.find((e) => e.mutants.length > 0) ?? course.exercises[0]!;
+// `--exercise 10` or `10-nic-rings`, as verify's --only takes; an unknown one is an error, not a silent default.
+const ex = values.exercise !== undefined
+  ? find_exercise(course, values.exercise)
+  : course.exercises.find((e) => e.mutants.length > 0) ?? course.exercises[0]!;
 const m = ex.mutants[0];
 const file = m?.file ?? ex.files[0]!;
 const good = readFileSync(join(root, 'solutions', ex.id, file), 'utf8');

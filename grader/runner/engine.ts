@@ -35,6 +35,9 @@ const ANNOUNCE = fileURLToPath(new URL('./announce.ts', import.meta.url));
 /** The simulator's modules (sim/site/which.ts's SIM_NATIVE): sim-loader.mjs loads them natively. */
 export const SIM_EXTERNAL = SIM_NATIVE;
 
+/** `DMALAB_TIMING=1`: where each run's time went, on stderr (for finding what to make faster). */
+const TIMING = !!process.env.DMALAB_TIMING;
+
 /** A watchdog limit this short is one a cold type check's CPU could push tests towards. */
 const TIGHT_LIMIT_MS = 10_000;
 
@@ -127,6 +130,7 @@ export class Engine {
         provide: { dmalab_target: paths.exercises(course), dmalab_seed: DEFAULT_SEED },
         includeTaskLocation: true,
         passWithNoTests: true,
+        ...(TIMING ? { experimental: { importDurations: { limit: 20 } } } : {}),
       },
       {
         // >>> INTEGRATION POINT: sim/site/vite-plugin.ts (call sites), loaded by site_plugins()
@@ -223,7 +227,9 @@ export class Engine {
         const redo = await this.run_now(again.map((i) => items[i]!));
         again.forEach((i, k) => (vs[i] = redo[k]!));
       }
+      const t_tests = performance.now();
       const r: TypeCheckResult | undefined = await (along ?? this.checker.check(files));
+      if (TIMING) process.stderr.write(`dmalab timing: types ${r?.ms ?? '-'} ms, waited ${Math.round(performance.now() - t_tests)} ms after the tests\n`);
       return vs.map((v, i) => with_build(this.course.root, items[i]!, v, r));
     });
     this.running = p;
@@ -305,6 +311,7 @@ export class Engine {
     }
     const ms = Math.round(performance.now() - t0);
     if (!this.cancelled) for (const it of items) this.last_ms.set(it.exercise.id, ms);
+    if (TIMING) timing(ms, modules.filter((m) => [...byItem.values()].some((ws) => ws.includes(m.moduleId))));
     const verdicts: Verdict[] = [];
     for (const [item, ws] of byItem) {
       const parts = ws.map((file) => this.to_verdict(item, modules.find((m) => m.moduleId === file), file, ms, unhandled));
@@ -588,4 +595,17 @@ function syntax_error(e: SerializedErr, message: string): { file: string; line: 
     col: at ? Number(at[3]) : (e.loc?.column ?? 0),
     message: [text || 'syntax error', ...frame].join('\n'),
   };
+}
+
+/** DMALAB_TIMING: a run's phases per generated file, from vitest's module diagnostics. */
+function timing(ms: number, modules: readonly TestModule[]): void {
+  const parts = modules.map((m) => {
+    const d = m.diagnostic();
+    const r = (x: number) => Math.round(x);
+    return `${m.moduleId.replace(/.*\//, '')}: env ${r(d.environmentSetupDuration)} prepare ${r(d.prepareDuration)} ` +
+      `collect ${r(d.collectDuration)} setup ${r(d.setupDuration)} tests ${r(d.duration)} [` +
+      Object.entries(d.importDurations).sort((a, b) => b[1].totalTime - a[1].totalTime).slice(0, 6)
+        .map(([f, t]) => `${f.replace(/.*\/(grader|solutions|exercises|sim)\//, '$1/')} ${r(t.selfTime)}/${r(t.totalTime)}`).join(', ') + ']';
+  });
+  process.stderr.write(`dmalab timing: run ${ms} ms · ${parts.join(' · ')}\n`);
 }

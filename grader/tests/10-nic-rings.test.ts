@@ -57,7 +57,8 @@ function sizes(n: number, seed: number): number[] {
     next() % 3 === 0 ? MIN_FRAME + (next() % (COPYBREAK - MIN_FRAME + 1)) : COPYBREAK + 1 + (next() % (MAX_FRAME - COPYBREAK)));
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, k) => x === b[k]);
+/** Byte for byte (Buffer.compare: the test compares 3000 frames a run, and a closure per byte costs). */
+const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 
 /** Why frame `got` is not `want`, in the terms of the ring: whose bytes it holds, or how it
  *  differs. `where` names the frame; `dir` says which ring moved it. */

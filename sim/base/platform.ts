@@ -8,7 +8,7 @@ import { EBUSY, EINVAL, ENOMEM, ENXIO, EPROBE_DEFER, ENODEV } from '../kernel/er
 import { ERR_PTR } from '../kernel/errno.ts';
 import { dev_err, dev_err_probe, dev_name, type device, type device_driver } from './device.ts';
 import { devres_add } from './devres.ts';
-import { ioremap, iounmap_site, type iomem } from '../io/io.ts';
+import { map_ioremap, iounmap_site, type iomem } from '../io/io.ts';
 import { of_match_node, type device_node, type of_device_id } from '../of/base.ts';
 import type { PlatformNodeHw } from '../hw/platform.ts';
 import type { Ref } from '../lib/ref.ts';
@@ -215,7 +215,7 @@ function ioremap_resource(dev: device, res: resource | null, site: Site): iomem 
     dev_err(dev, "can't request region for resource %s\n", resource_str(res));
     return ERR_PTR(-EBUSY);
   }
-  const addr = ioremap(res.start, resource_size(res));
+  const addr = map_ioremap(res.start, resource_size(res), site);
   if (!addr) {
     dev_err(dev, 'ioremap failed for resource %s\n', resource_str(res));
     return ERR_PTR(-ENOMEM);

@@ -407,28 +407,32 @@ export class Ownership {
   // ---- the CPU side ------------------------------------------------------------------------
 
   /** A CPU access touched a page holding a mapping: is any of it device-owned? */
-  cpu_access(phys: number, len: number, write: boolean, site: Site): void {
+  cpu_access(phys: number, len: number, write: boolean, entry: Function): void {
     const pages = M.pages;
-    const seen = new Set<number>();
+    // The site is taken only when a record's bytes are touched (a V8 capture costs microseconds,
+    // and most accesses to a page with a mapping on it miss the mapping: a slab neighbour).
+    const at = new LazySite(entry);
+    let seen: number[] | null = null;
     for (let pfn = Math.floor(phys / PAGE_SIZE); pfn <= Math.floor((phys + len - 1) / PAGE_SIZE); pfn++) {
       const v = pages.dma[pfn - pages.base_pfn]!;
-      const recs = v > 0 ? [v - 1] : v < 0 ? this.multi.get(pfn) ?? [] : [];
+      if (v === 0) continue;
+      const recs = v > 0 ? [v - 1] : this.multi.get(pfn) ?? [];
       for (const r of recs) {
-        if (seen.has(r)) continue;
-        seen.add(r);
-        this.trace_cpu(r, phys, len, write, site);
-        this.cpu_vs_record(r, phys, len, write, site);
+        if (seen?.includes(r)) continue;
+        (seen ??= []).push(r);
+        this.trace_cpu(r, phys, len, write, at);
+        this.cpu_vs_record(r, phys, len, write, at);
       }
     }
   }
 
   /** The timeline's tick for a CPU access to record r's bytes (the trace coalesces a loop's). */
-  private trace_cpu(r: number, phys: number, len: number, write: boolean, site: Site): void {
+  private trace_cpu(r: number, phys: number, len: number, write: boolean, at: LazySite): void {
     const p = this.r_phys[r]!, a = Math.max(phys, p), b = Math.min(phys + len, p + this.r_size[r]!);
-    if (a < b) M.trace.cpu(M.clock.now, write, this.r_dev[r]!, this.r_bus[r]! + (a - p), b - a, this.r_bus[r]!, site);
+    if (a < b) M.trace.cpu(M.clock.now, write, this.r_dev[r]!, this.r_bus[r]! + (a - p), b - a, this.r_bus[r]!, at.site());
   }
 
-  private cpu_vs_record(r: number, phys: number, len: number, write: boolean, site: Site): void {
+  private cpu_vs_record(r: number, phys: number, len: number, write: boolean, at: LazySite): void {
     const p = this.r_phys[r]!, size = this.r_size[r]!, dir = this.r_dir[r]!;
     const dev = M.devices[this.r_dev[r]!]!;
     // Bytes of the access that fall in the device-owned part of the buffer.
@@ -438,8 +442,8 @@ export class Ownership {
       const lo = p + this.r_lo[r]!, hi = p + this.r_hi[r]!;
       owned = (b - a) - (lo < hi ? Math.max(0, Math.min(b, hi) - Math.max(a, lo)) : 0);
     }
-    const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
-    const desc = `[device address=0x${x016(this.r_bus[r]!)}] [size=${size} bytes] [mapped with ${DIR_NAME[dir]}]`;
+    const who = () => `${dev_driver_string(dev)} ${dev_name(dev)}`;
+    const desc = () => `[device address=0x${x016(this.r_bus[r]!)}] [size=${size} bytes] [mapped with ${DIR_NAME[dir]}]`;
     // A write to the part the CPU owns is allowed, but must be handed back with a sync.
     if (write && a < b && b - a > owned) this.r_wrote[r] = 1;
     if (owned > 0 && (write || dir !== DMA_TO_DEVICE)) {
@@ -449,9 +453,9 @@ export class Ownership {
           : 'call dma_sync_single_for_cpu() (or unmap) first, write, then dma_sync_single_for_device() before the device uses it again')
         : 'call dma_sync_single_for_cpu() (or unmap) before the CPU reads what the device wrote';
       M.diag.report('CPU_ACCESS_DEVICE_OWNED', [
-        `dmalab: ${who}: CPU ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(M.mmu.phys_to_lm(Math.max(phys, p)))} of a buffer the device owns ${desc}`,
+        `dmalab: ${who()}: CPU ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(M.mmu.phys_to_lm(Math.max(phys, p)))} of a buffer the device owns ${desc()}`,
         `dmalab: ${fix}`,
-      ], { sites: [[write ? 'CPU wrote at' : 'CPU read at', site], ['Mapped at', this.r_site[r]!]] });
+      ], { sites: [[write ? 'CPU wrote at' : 'CPU read at', at.site()], ['Mapped at', this.r_site[r]!]] });
       return;
     }
     if (write && owned === 0 && M.cache && !dev.dma_coherent && dir !== DMA_TO_DEVICE && (a >= b || this.r_lo[r]! >= this.r_hi[r]!)) {
@@ -459,9 +463,9 @@ export class Ownership {
       const l0 = Math.floor(p / LINE) * LINE, l1 = Math.ceil((p + size) / LINE) * LINE;
       if (phys < l1 && phys + len > l0 && (phys < p || phys + len > p + size)) {
         M.diag.report('CACHELINE_SHARED', [
-          `dmalab: ${who}: CPU wrote ${px(M.mmu.phys_to_lm(phys))}, in a cache line shared with a buffer the device owns ${desc}`,
+          `dmalab: ${who()}: CPU wrote ${px(M.mmu.phys_to_lm(phys))}, in a cache line shared with a buffer the device owns ${desc()}`,
           `dmalab: on this non-coherent machine the dirty line can be written back over what the device wrote; give DMA buffers their own cache lines (ARCH_DMA_MINALIGN = ${M.shape.dma_minalign})`,
-        ], { sites: [['CPU wrote at', site], ['Mapped at', this.r_site[r]!]] });
+        ], { sites: [['CPU wrote at', at.site()], ['Mapped at', this.r_site[r]!]] });
       }
     }
   }
@@ -682,3 +686,13 @@ set_dma_hooks({
 });
 
 export { TYPE_NAME, DMA_BIDIRECTIONAL };
+
+/** A kernel entry's call site, taken on first use (take_site() consumes the rewritten code's
+ *  site, or captures a V8 stack: done once, and only if a report or the trace needs it). */
+class LazySite {
+  private s: Site | undefined;
+  constructor(private readonly entry: Function) {}
+  site(): Site {
+    return (this.s ??= take_site(this.entry));
+  }
+}

@@ -11,16 +11,20 @@ import { DMA_ATTR_NO_WARN, DMA_ATTR_SKIP_CPU_SYNC, DMA_BIDIRECTIONAL, DMA_FROM_D
   DMA_TO_DEVICE } from './types.ts';
 import { warn_at } from './warn-sites.ts';
 import { Ratelimit } from '../lib/ratelimit.ts';
+import { take_buffer } from '../lib/recycle.ts';
 import { arch_sync_dma_for_cpu, arch_sync_dma_for_device, dev_is_dma_coherent, phys_to_dma, dma_capable } from './direct.ts';
 
 export const IO_TLB_SHIFT = 11, IO_TLB_SIZE = 1 << IO_TLB_SHIFT, IO_TLB_SEGSIZE = 128;
 
 export class Swiotlb {
   readonly nslabs: number;
-  /** Per slot: the original buffer address it bounces for (-1 = free). */
+  /** Per slot: the original buffer address it bounces for, plus one (0 = free: a fresh buffer
+   *  is all free). */
   private orig: Float64Array;
   /** Per first slot of an allocation: its size in bytes. */
   private alloc_size: Float64Array;
+  /** The buffers it took (sim/lib/recycle.ts). */
+  readonly buffers: ArrayBuffer[] = [];
   private index = 0;
   used = 0;
   hiwater = 0;
@@ -29,8 +33,9 @@ export class Swiotlb {
     // The pool's slots. The kernel rounds swiotlb=<nslabs> up to whole 128-slot segments; a
     // test may ask for fewer (a pool that is nearly full from the start).
     this.nslabs = Math.max(1, Math.floor(size / IO_TLB_SIZE));
-    this.orig = new Float64Array(this.nslabs).fill(-1);
-    this.alloc_size = new Float64Array(this.nslabs);
+    const mem = take_buffer(this.buffers, this.nslabs * 16);
+    this.orig = new Float64Array(mem, 0, this.nslabs);
+    this.alloc_size = new Float64Array(mem, this.nslabs * 8, this.nslabs);
   }
 
   is_swiotlb_buffer(phys: number): boolean {
@@ -48,7 +53,7 @@ export class Swiotlb {
       if (i + n > this.nslabs) i = 0;
       if (Math.floor(i / IO_TLB_SEGSIZE) !== Math.floor((i + n - 1) / IO_TLB_SEGSIZE)) continue;
       let free = true;
-      for (let j = 0; j < n; j++) if (this.orig[i + j] !== -1) { free = false; break; }
+      for (let j = 0; j < n; j++) if (this.orig[i + j] !== 0) { free = false; break; }
       if (!free) continue;
       this.index = (i + n) % this.nslabs;
       return i;
@@ -73,7 +78,7 @@ export class Swiotlb {
       return -1;
     }
     const n = Math.ceil(size / IO_TLB_SIZE);
-    for (let j = 0; j < n; j++) this.orig[i + j] = orig + j * IO_TLB_SIZE;
+    for (let j = 0; j < n; j++) this.orig[i + j] = orig + j * IO_TLB_SIZE + 1;
     this.alloc_size[i] = size;
     this.used += n;
     this.hiwater = Math.max(this.hiwater, this.used);
@@ -89,7 +94,7 @@ export class Swiotlb {
    *  the allocation: a longer sync is cut short with a WARN_ONCE (kernel/dma/swiotlb.c). */
   private bounce(tlb: number, size: number, dir: number, dev?: device): void {
     const i = Math.floor((tlb - this.base) / IO_TLB_SIZE);
-    const orig = this.orig[i]!;
+    const orig = this.orig[i]! - 1;
     if (orig < 0) return;
     const off = (tlb - this.base) % IO_TLB_SIZE;
     // Each slot remembers how much of the allocation is left from its start.
@@ -123,7 +128,7 @@ export class Swiotlb {
     if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && (dir === DMA_FROM_DEVICE || dir === DMA_BIDIRECTIONAL)) this.bounce(tlb, size, DMA_FROM_DEVICE, dev);
     const i = this.head(tlb);
     const n = Math.ceil((this.alloc_size[i] || size) / IO_TLB_SIZE);
-    for (let j = 0; j < n; j++) this.orig[i + j] = -1;
+    for (let j = 0; j < n; j++) this.orig[i + j] = 0;
     this.alloc_size[i] = 0;
     this.used -= n;
     void dev;

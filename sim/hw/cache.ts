@@ -4,6 +4,7 @@
 // model, never out of a rule (DESIGN.md §6; reference/dma-mapping.md §7).
 import type { Ram } from './ram.ts';
 import type { Rng } from '../kernel/random.ts';
+import { take_buffer } from '../lib/recycle.ts';
 
 export const LINE = 64;
 
@@ -13,6 +14,8 @@ export class Cache {
   private tag: Float64Array;
   private dirty: Uint8Array;
   private data: Uint8Array;
+  /** The buffers it took (sim/lib/recycle.ts). */
+  readonly buffers: ArrayBuffer[] = [];
   private scratch = new Uint8Array(8);
   private sview = new DataView(this.scratch.buffer);
   /** Probability that a miss also pulls in the next line (speculation). */
@@ -22,9 +25,10 @@ export class Cache {
   constructor(private ram: Ram, size: number, ways: number, private rng: Rng) {
     this.ways = ways;
     this.sets = size / LINE / ways;
-    this.tag = new Float64Array(this.sets * ways).fill(-1);
-    this.dirty = new Uint8Array(this.sets * ways);
-    this.data = new Uint8Array(this.sets * ways * LINE);
+    const lines = this.sets * ways;
+    this.tag = new Float64Array(take_buffer(this.buffers, lines * 8, false)).fill(-1);
+    this.dirty = new Uint8Array(take_buffer(this.buffers, lines));
+    this.data = new Uint8Array(take_buffer(this.buffers, lines * LINE));
   }
 
   /** Slot index of the line holding line number ln, or -1. */

@@ -3,6 +3,8 @@
 // Untouched memory reads as a seeded garbage pattern, not zeros: real RAM is not cleared for
 // you, and a driver that forgets kzalloc should see junk.
 
+import { take_buffer } from '../lib/recycle.ts';
+
 export const CHUNK_SHIFT = 16;
 export const CHUNK_SIZE = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SIZE - 1;
@@ -38,6 +40,8 @@ export class Ram {
   private chunks: (Uint8Array | undefined)[];
   private views: (DataView | undefined)[];
   private junk: number;
+  /** The buffers it took (sim/lib/recycle.ts). */
+  readonly buffers: ArrayBuffer[] = [];
 
   constructor(base: number, size: number, seed: number) {
     this.base = base;
@@ -57,7 +61,7 @@ export class Ram {
     let c = this.chunks[i];
     if (!c) {
       const at = i * CHUNK_SIZE;
-      c = new Uint8Array(CHUNK_SIZE);
+      c = new Uint8Array(take_buffer(this.buffers, CHUNK_SIZE, false));
       c.set(junk_of(this.junk, Math.floor(at / JUNK_SIZE)).subarray(at % JUNK_SIZE, at % JUNK_SIZE + CHUNK_SIZE));
       this.chunks[i] = c;
       this.views[i] = new DataView(c.buffer);

@@ -21,7 +21,9 @@ export type iomem = number;
 const READ_NS = 100, WRITE_NS = 20;
 const warned_disabled = new WeakSet<object>();
 
-function map_ioremap(phys: number, size: number, site: Site): iomem {
+/** ioremap() for the sim's own callers (pci_iomap, devm_ioremap_resource), with their caller's
+ *  site: ioremap()'s own take_site() would find none and capture a stack. */
+export function map_ioremap(phys: number, size: number, site: Site): iomem {
   if (M.faults.should_fail('ioremap', site)) return 0;
   if (M.ram.contains(phys, 1)) {
     M.printk(4, '------------[ cut here ]------------');

@@ -29,6 +29,7 @@ import { MmioMap } from '../hw/bus.ts';
 import { IrqCore } from '../irq/core.ts';
 import { DriverCore } from '../base/dd.ts';
 import type { device } from '../base/device.ts';
+import { give_buffers } from '../lib/recycle.ts';
 
 export interface MachineOptions {
   /** Machine shape (default 'x86'). */
@@ -154,8 +155,20 @@ export class Machine {
 
   /** Make this machine the current one again (tests that juggle two). */
   activate(): this {
+    if (this.retired) throw new Error(`dmalab: machine '${this.shape.name}' (seed 0x${this.seed.toString(16)}) was retired; build a new one`);
     M = this;
     return this;
+  }
+
+  /** Set by retire(). */
+  retired = false;
+
+  /** The test is done with this machine: its big buffers go to the next one (sim/lib/recycle.ts).
+   *  Nothing may use the machine afterwards; its log (dmesg, diag) stays readable. */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    for (const part of [this.ram, this.pages, this.cache, this.order, this.swiotlb]) if (part) give_buffers(part.buffers);
   }
 
   printk(level: number, text: string): void {

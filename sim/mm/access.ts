@@ -79,7 +79,7 @@ function check(phys: number, len: number, write: number, entry: Function, v: num
   const last = Math.floor((phys + len - 1) / PAGE_SIZE) - pages.base_pfn;
   for (let i = first; i <= last; i++) {
     if (dma[i] !== 0) {
-      M.own.cpu_access(phys, len, write === W, take_site(entry));
+      M.own.cpu_access(phys, len, write === W, entry);
       return;
     }
   }

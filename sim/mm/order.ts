@@ -24,6 +24,7 @@
 // the other side had already replaced.
 import { M } from '../kernel/machine.ts';
 import { take_site, type Site } from '../kernel/site.ts';
+import { take_buffer } from '../lib/recycle.ts';
 import type { Rng } from '../kernel/random.ts';
 import { px, x016 } from '../lib/vsprintf.ts';
 import { PAGE_SIZE } from './page_alloc.ts';
@@ -52,13 +53,16 @@ export class MemoryOrder {
   private seq = 0;
   /** Per page of RAM: 1 where a coherent buffer is mapped for the CPU. */
   private readonly coh: Uint8Array;
+  /** The buffers it took (sim/lib/recycle.ts). */
+  readonly buffers: ArrayBuffer[] = [];
   private readonly base_pfn: number;
   private steppers: (() => void)[] = [];
   private stepping = false;
 
   constructor(private readonly rng: Rng, ram_base: number, ram_size: number) {
     this.base_pfn = Math.floor(ram_base / PAGE_SIZE);
-    this.coh = new Uint8Array(Math.ceil(ram_size / PAGE_SIZE));
+    const n = Math.ceil(ram_size / PAGE_SIZE);
+    this.coh = new Uint8Array(take_buffer(this.buffers, n), 0, n);
   }
 
   // ---- which memory -------------------------------------------------------------------------

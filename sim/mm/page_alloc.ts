@@ -3,6 +3,7 @@
 // always identical addresses; zones limit where GFP_DMA / GFP_DMA32 pages may come from.
 import type { Shape } from '../kernel/shapes.ts';
 import type { Rng } from '../kernel/random.ts';
+import { take_buffer } from '../lib/recycle.ts';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -41,6 +42,8 @@ export class PageAllocator {
   readonly site: unknown[];
   /** Head pages with an owner: what a leak check walks instead of every page of RAM. */
   readonly owned = new Set<number>();
+  /** The buffers it took (sim/lib/recycle.ts). */
+  readonly buffers: ArrayBuffer[] = [];
   private cursor: number[] = [];
   readonly zone_dma_end_pfn: number;
   readonly zone_dma32_end_pfn: number;
@@ -50,7 +53,7 @@ export class PageAllocator {
     this.base_pfn = shape.ram_base / PAGE_SIZE;
     this.npages = shape.ram_size / PAGE_SIZE;
     // One allocation for the five arrays (a machine per test: each fresh buffer costs).
-    const n = this.npages, mem = new ArrayBuffer(n * 10);
+    const n = this.npages, mem = take_buffer(this.buffers, n * 10);
     this.dma = new Int32Array(mem, 0, n);
     this.cache = new Int16Array(mem, 4 * n, n);
     this.owner = new Int16Array(mem, 6 * n, n);

@@ -11,7 +11,7 @@ import { x016, px } from '../lib/vsprintf.ts';
 import { new_device, hold, unhold, find_held, dev_name, type device, type device_driver, type HeldResource } from '../base/device.ts';
 import { devres_add } from '../base/devres.ts';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, type PciFn, type PciModel } from '../hw/pci.ts';
-import { ioremap, iounmap_site, type iomem } from '../io/io.ts';
+import { map_ioremap, iounmap_site, type iomem } from '../io/io.ts';
 import { warn_at } from '../dma/warn-sites.ts';
 
 export const PCI_ANY_ID = 0xffffffff;
@@ -363,7 +363,7 @@ function iomap(pdev: pci_dev, bar: number, maxlen: number, site: Site): iomem {
   if (M.faults.should_fail('pci_iomap', site)) return 0;
   let len = r.end - r.start + 1;
   if (maxlen && maxlen < len) len = maxlen;
-  const addr = ioremap(r.start, len);
+  const addr = map_ioremap(r.start, len, site);
   if (addr) pdev._iomaps.set(addr, hold(pdev.dev, 'pci_iomap()', `BAR ${bar} at ${px(addr)}`, site));
   return addr;
 }

@@ -47,6 +47,8 @@ export class Run {
 
   constructor(readonly opts: RunOptions) {
     locked_up ||= !!previous?.diag.list.some((d) => d.code === 'SOFT_LOCKUP');
+    // The last test's machine is done with (its report is attached): its buffers go to this one.
+    previous?.retire();
     this.m = sim.machine({ shape: opts.shape ?? 'x86', seed: opts.seed ?? test_seed(),
       wall_budget_ms: locked_up ? WALL_BUDGET_AFTER_LOCKUP_MS : WALL_BUDGET_MS, ...opts });
     previous = this.m;
@@ -270,6 +272,8 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
     expect.fail(summary(stopped, counting.shape, counting.m.seed, report.diagnostics, allow));
   }
   const picked = opts.pick ? opts.pick(points) : points.map((p) => p.n);
+  // Taken now: the next Run retires this machine.
+  const counted = counting.report();
   for (const n of picked) {
     const r = new Run({ ...opts, fail_nth: n });
     const pdev = setup(r);
@@ -304,7 +308,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
     const listed = report.diagnostics;
     expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
   }
-  attach_report(ctx, counting.report());
+  attach_report(ctx, counted);
 }
 
 export type { Diagnostic };
