@@ -396,7 +396,7 @@ export class Ownership {
         if (this.r_phys[r]! >= phys + len || this.r_phys[r]! + this.r_size[r]! <= phys) continue;
         const dev = M.devices[this.r_dev[r]!]!;
         M.diag.report('KFREE_MAPPED', [
-          `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: memory freed while still mapped for DMA [device address=0x${x016(this.r_bus[r]!)}] [size=${this.r_size[r]} bytes] [mapped with ${DIR_NAME[this.r_dir[r]!]}]`,
+          `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: memory freed while still mapped for DMA ${this.desc(r)}`,
           'dmalab: unmap first (dma_unmap_single / dma_unmap_sg), then free: the device may still be using it',
         ], { sites: [['Freed at', site], ['Mapped at', this.r_site[r]!]] });
         return;
@@ -442,8 +442,6 @@ export class Ownership {
       const lo = p + this.r_lo[r]!, hi = p + this.r_hi[r]!;
       owned = (b - a) - (lo < hi ? Math.max(0, Math.min(b, hi) - Math.max(a, lo)) : 0);
     }
-    const who = () => `${dev_driver_string(dev)} ${dev_name(dev)}`;
-    const desc = () => `[device address=0x${x016(this.r_bus[r]!)}] [size=${size} bytes] [mapped with ${DIR_NAME[dir]}]`;
     // A write to the part the CPU owns is allowed, but must be handed back with a sync.
     if (write && a < b && b - a > owned) this.r_wrote[r] = 1;
     if (owned > 0 && (write || dir !== DMA_TO_DEVICE)) {
@@ -453,7 +451,7 @@ export class Ownership {
           : 'call dma_sync_single_for_cpu() (or unmap) first, write, then dma_sync_single_for_device() before the device uses it again')
         : 'call dma_sync_single_for_cpu() (or unmap) before the CPU reads what the device wrote';
       M.diag.report('CPU_ACCESS_DEVICE_OWNED', [
-        `dmalab: ${who()}: CPU ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(M.mmu.phys_to_lm(Math.max(phys, p)))} of a buffer the device owns ${desc()}`,
+        `dmalab: ${who_of(dev)}: CPU ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(M.mmu.phys_to_lm(Math.max(phys, p)))} of a buffer the device owns ${this.desc(r)}`,
         `dmalab: ${fix}`,
       ], { sites: [[write ? 'CPU wrote at' : 'CPU read at', at.site()], ['Mapped at', this.r_site[r]!]] });
       return;
@@ -463,11 +461,16 @@ export class Ownership {
       const l0 = Math.floor(p / LINE) * LINE, l1 = Math.ceil((p + size) / LINE) * LINE;
       if (phys < l1 && phys + len > l0 && (phys < p || phys + len > p + size)) {
         M.diag.report('CACHELINE_SHARED', [
-          `dmalab: ${who()}: CPU wrote ${px(M.mmu.phys_to_lm(phys))}, in a cache line shared with a buffer the device owns ${desc()}`,
+          `dmalab: ${who_of(dev)}: CPU wrote ${px(M.mmu.phys_to_lm(phys))}, in a cache line shared with a buffer the device owns ${this.desc(r)}`,
           `dmalab: on this non-coherent machine the dirty line can be written back over what the device wrote; give DMA buffers their own cache lines (ARCH_DMA_MINALIGN = ${M.shape.dma_minalign})`,
         ], { sites: [['CPU wrote at', at.site()], ['Mapped at', this.r_site[r]!]] });
       }
     }
+  }
+
+  /** A record as dma-debug's reports describe an entry (built only for a report). */
+  private desc(r: number): string {
+    return `[device address=0x${x016(this.r_bus[r]!)}] [size=${this.r_size[r]!} bytes] [mapped with ${DIR_NAME[this.r_dir[r]!]}]`;
   }
 
   // ---- the device side ---------------------------------------------------------------------

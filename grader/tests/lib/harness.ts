@@ -219,8 +219,21 @@ export function run(ctx: Ctx, opts: RunOptions, body: (r: Run) => void): Run {
   attach_report(ctx, report);
   // One line: the grader prints each diagnostic in full under it. It counts and names every
   // diagnostic listed, those the test expected too (they are printed with the rest).
-  if (failed) expect.fail(summary(stopped, r.shape, r.m.seed, report.diagnostics, allow));
+  if (failed) fail(summary(stopped, r.shape, r.m.seed, report.diagnostics, allow));
   return r;
+}
+
+/** expect.fail(), with no stack: vitest maps each frame of a failed test's stack through source
+ *  maps in the grader's process, reading and scanning every file on it (vitest's own chunks, the
+ *  sim's modules): 30-50 ms of a failing save. Where the harness threw says nothing to a learner;
+ *  the failure's report says what went wrong. */
+function fail(message: string): never {
+  try {
+    expect.fail(message);
+  } catch (e) {
+    if (e instanceof Error) e.stack = `${e.name}: ${e.message}`;
+    throw e;
+  }
 }
 
 /** The trace events a failing test attaches for the browser's timeline: the last this many. */
@@ -269,7 +282,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
     report.lesson = lesson_for(report.diagnostics.filter((d) => !allow.has(d.code)), opts.lesson);
     report.events = sim.trace_events(EVENTS);
     attach_report(ctx, report);
-    expect.fail(summary(stopped, counting.shape, counting.m.seed, report.diagnostics, allow));
+    fail(summary(stopped, counting.shape, counting.m.seed, report.diagnostics, allow));
   }
   const picked = opts.pick ? opts.pick(points) : points.map((p) => p.n);
   // Taken now: the next Run retires this machine.
@@ -306,7 +319,7 @@ export function probe_fault_sweep(ctx: Ctx, drv: pci_driver, opts: RunOptions & 
     const fault = `with a fault injected into the ${ordinal(n)} of ${points.length} calls that can fail (${inj?.kind ?? '?'}${at ? ` at ${at}` : ''})`;
     const outcome = crashed ? crashed.replace(/^[^:]*: /, '') : `probe returned ${errno_str(ret)}${ret === 0 ? ' and remove ran' : ''}`;
     const listed = report.diagnostics;
-    expect.fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
+    fail(`${fault}, ${outcome}, then ${summary(null, r.shape, r.m.seed, listed, allow)}`);
   }
   attach_report(ctx, counted);
 }
