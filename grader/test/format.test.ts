@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { load_course } from '../course.ts';
 import type { TestReport } from '../lib/report.ts';
 import { remove_scratch } from '../scratch.ts';
-import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_body, format_verdict_brief } from '../ui/format.ts';
+import { PLAIN, codes_line, collapse_repeats, diagnostic_lines, format_test_detail, format_verdict_brief } from '../ui/format.ts';
 import { details_lines, lesson_pointer, verdict_screen } from '../ui/screen.ts';
 import type { TestVerdict, Verdict, VerdictDiagnostic } from '../verdict.ts';
 import { fixture_copy } from './helpers.ts';

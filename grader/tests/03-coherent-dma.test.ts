@@ -5,7 +5,7 @@
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
 import { run, probe_fault_sweep, errno_str, type Run } from './lib/harness.ts';
-import { M, compare, pattern, peek, read, run_for_ms } from '#sim/testing';
+import { M, compare, pattern, peek, run_for_ms } from '#sim/testing';
 import type { Edu, pci_dev, ShapeName } from '#sim/testing';
 import type * as Solution from '../../solutions/03-coherent-dma/driver.ts';
 

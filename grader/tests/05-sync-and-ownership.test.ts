@@ -39,7 +39,6 @@ function mappings(pdev: pci_dev): { addr: number; size: number; dir: number }[] 
 }
 
 const DIR = ['DMA_BIDIRECTIONAL', 'DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_NONE'];
-const hex = (x: number) => `0x${x.toString(16)}`;
 
 /** Both long-lived mappings are there, as probe made them (and as the driver remembers them). */
 function check_mappings(r: Run, pdev: pci_dev, edu: EduDev, when: string): boolean {

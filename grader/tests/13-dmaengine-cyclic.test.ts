@@ -7,7 +7,7 @@
 // bad geometry and failures of the ring's allocation and of the prep.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, lesson_opts, Stop, type Run, type RunOptions } from './lib/harness.ts';
+import { run, lesson_opts, Stop, type Run } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_ctrl, ctrl_of, apply_variant, type Ctrl, type Variant } from './lib/providers.ts';
 import { M, plug_i2s, run_for_ms, pattern, type platform_device, type ShapeName, type DmacOptions, type I2s } from '#sim/testing';

@@ -8,9 +8,10 @@
 // test ends with the clients and the provider unbound and every program back in its pool.
 import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
-import { run, lesson_opts, Stop, type Run, type RunOptions } from './lib/harness.ts';
+import { run, lesson_opts, Stop, type Run } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_provider, unbind_provider, expect_pool_empty, type Prov } from './lib/pdma.ts';
+import { duart_send, duart_receive } from './lib/duart.ts';
 import { dmatest_run, type dmatest_params } from './lib/dmatest.ts';
 import { M, pattern, fill, read, plug_node, plug_pdma, plug_uart, plug_i2s, run_for_ms, dmesg, type ShapeName, type PdmaOptions,
   type platform_device } from '#sim/testing';
@@ -243,30 +244,6 @@ function uart_setup(r: Run, o: PdmaOptions = {}): Uart12 {
   return { p, pdev, uart, u: pdev.dev.driver_data as s12.duart };
 }
 
-function uart_send(r: Run, x: Uart12, len: number, seed: number): boolean {
-  const buf = kmalloc(len, GFP_KERNEL);
-  const data = pattern(len, seed);
-  fill(buf, data);
-  const heard = x.uart.remote.heard.length;
-  const what = `duart_write(u, buf, ${len})`;
-  const ret = call(r, x.pdev, what, () => s12.duart_write(x.u, buf, len));
-  run_for_ms((len * x.uart.char_ns()) / 1e6 + 2);
-  kfree(buf);
-  return r.expect_result(what, ret, len)
-    && r.expect_bytes(`what the far end heard after ${what}`, Uint8Array.from(x.uart.remote.heard.slice(heard)), data);
-}
-
-function uart_receive(r: Run, x: Uart12, len: number, seed: number): boolean {
-  const buf = kmalloc(4096, GFP_KERNEL);
-  const data = pattern(len, seed);
-  x.uart.remote.send(data, 1e6);
-  const what = `duart_read(u, buf, 4096, ...) of a ${len}-character message`;
-  const ret = call(r, x.pdev, what, () => s12.duart_read(x.u, buf, 4096, Math.round(50 + (len * x.uart.char_ns()) / 1e6)));
-  const ok = r.expect_result(what, ret, len) && r.expect_bytes(`the characters ${what} returned`, read(buf, len), data);
-  kfree(buf);
-  return ok;
-}
-
 function uart_teardown(r: Run, x: Uart12): void {
   if (x.uart.overruns) r.finding('DATA_MISMATCH', `the UART's RX FIFO overran ${x.uart.overruns} times`);
   const bad = dmesg().find((l) => /DR read with the RX FIFO empty|DR written with the TX FIFO full/.test(l));
@@ -281,7 +258,7 @@ describe("exercise 12's solution on pdma", () => {
       run(ctx, opts(shape, 'reporting-residue'), (r) => {
         const x = uart_setup(r);
         if (!x.u.rx || !x.u.tx) r.finding('WRONG_RESULT', `duart found ${x.u.rx ? '' : 'no rx channel'}${!x.u.rx && !x.u.tx ? ' and ' : ''}${x.u.tx ? '' : 'no tx channel'} (it uses PIO without them): the xlate must give a channel for "dmas = <&pdma N>", and RX needs pause, resume and burst residue`);
-        else if ([1, 16, 100].every((n, i) => uart_send(r, x, n, 0x1420 + i))) uart_receive(r, x, 100, 0x1431);
+        else if ([1, 16, 100].every((n, i) => duart_send(r, x, s12, n, 0x1420 + i))) duart_receive(r, x, s12, 100, 0x1431);
         uart_teardown(r, x);
       });
     });
@@ -293,8 +270,8 @@ describe("exercise 12's solution on pdma", () => {
       const dd = x.p.d.ddev;
       if (dd.device_pause || dd.device_resume) r.finding('WRONG_RESULT', 'the provider offers device_pause/device_resume on a pdma whose CHHALT reads back 0: offer them only when the halt works (clients then fall back)');
       else if (x.u.rx) r.finding('WRONG_RESULT', 'duart kept an RX channel on a controller that cannot pause');
-      uart_receive(r, x, 100, 0x1440);
-      uart_send(r, x, 64, 0x1441);
+      duart_receive(r, x, s12, 100, 0x1440);
+      duart_send(r, x, s12, 64, 0x1441);
       uart_teardown(r, x);
     });
   });

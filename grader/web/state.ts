@@ -7,7 +7,6 @@ import type { HintShown } from '../ui/screen.ts';
 import { lesson_pointer, lesson_target } from '../ui/screen.ts';
 import { headline, test_lesson, unique_sites } from '../ui/format.ts';
 import type { TestVerdict, Verdict } from '../verdict.ts';
-import { rel } from '../course.ts';
 import { render_inline } from './render.ts';
 
 export interface WebLink { href: string; label: string }
