@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, find_exercise, hash_files, load_course } from '../grader/course.ts';
+import { CourseError, REPO_ROOT, find_exercise, hash_files, load_course } from '../grader/course.ts';
 import { apply_edits } from '../grader/materialise.ts';
 import { remove_scratch, scratch_course } from '../grader/scratch.ts';
 import { FIXTURE, Watcher, cli } from '../grader/test/helpers.ts';
@@ -30,12 +30,19 @@ if (course.exercises.length === 0) {
   console.log('(the course has no exercises yet: benchmarking the fixture course grader/test/fixtures/course)');
   src = FIXTURE;
 }
+// `--exercise 10` or `10-nic-rings`, as verify's --only takes; an unknown one is an error, not a silent
+// default. Looked up before the scratch copy is made, so a typo leaves nothing behind.
+let id: string | undefined;
+try {
+  id = values.exercise !== undefined ? find_exercise(course, values.exercise).id : undefined;
+} catch (e) {
+  if (!(e instanceof CourseError)) throw e;
+  console.error(`bench:grader: ${e.message}`);
+  process.exit(2);
+}
 const root = scratch_course(src, 'dmalab-bench-');
 course = await load_course(root);
-// `--exercise 10` or `10-nic-rings`, as verify's --only takes; an unknown one is an error, not a silent default.
-const ex = values.exercise !== undefined
-  ? find_exercise(course, values.exercise)
-  : course.exercises.find((e) => e.mutants.length > 0) ?? course.exercises[0]!;
+const ex = course.exercises.find((e) => e.id === id) ?? course.exercises.find((e) => e.mutants.length > 0) ?? course.exercises[0]!;
 const m = ex.mutants[0];
 const file = m?.file ?? ex.files[0]!;
 const good = readFileSync(join(root, 'solutions', ex.id, file), 'utf8');
