@@ -7,7 +7,7 @@
 // accesses), and hangs its device-side checks on the DMA accessor (hw/bus.ts).
 import { M } from '../kernel/machine.ts';
 import { px, x016 } from '../lib/vsprintf.ts';
-import { resolve_site, site_str, take_site, type Site } from '../kernel/site.ts';
+import { LazySite, resolve_site, site_str, take_site, type Site } from '../kernel/site.ts';
 import { dev_driver_string, dev_name, type device } from '../base/device.ts';
 import { DIR_NAME, DMA_BIDIRECTIONAL, DMA_FROM_DEVICE, DMA_TO_DEVICE } from './types.ts';
 import { DT, TYPE_NAME } from './debug.ts';
@@ -396,7 +396,7 @@ export class Ownership {
         if (this.r_phys[r]! >= phys + len || this.r_phys[r]! + this.r_size[r]! <= phys) continue;
         const dev = M.devices[this.r_dev[r]!]!;
         M.diag.report('KFREE_MAPPED', [
-          `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: memory freed while still mapped for DMA ${this.desc(r)}`,
+          `dmalab: ${who_of(dev)}: memory freed while still mapped for DMA ${this.desc(r)}`,
           'dmalab: unmap first (dma_unmap_single / dma_unmap_sg), then free: the device may still be using it',
         ], { sites: [['Freed at', site], ['Mapped at', this.r_site[r]!]] });
         return;
@@ -468,9 +468,10 @@ export class Ownership {
     }
   }
 
-  /** A record as dma-debug's reports describe an entry (built only for a report). */
-  private desc(r: number): string {
-    return `[device address=0x${x016(this.r_bus[r]!)}] [size=${this.r_size[r]!} bytes] [mapped with ${DIR_NAME[this.r_dir[r]!]}]`;
+  /** A record as dma-debug's reports describe an entry (built only for a report); `size`: the
+   *  segment's length where a device access is about one segment of a scatterlist. */
+  private desc(r: number, size = this.r_size[r]!): string {
+    return `[device address=0x${x016(this.r_bus[r]!)}] [size=${size} bytes] [mapped with ${DIR_NAME[this.r_dir[r]!]}]`;
   }
 
   // ---- the device side ---------------------------------------------------------------------
@@ -482,7 +483,7 @@ export class Ownership {
     if (e !== NONE && SHARED(this.r_type[e]!)) return;
     const verb = write ? 'wrote' : 'read';
     if (e === NONE) {
-      const who = `${dev_driver_string(dev)} ${dev_name(dev)}`;
+      const who = who_of(dev);
       const range = `[bus address=0x${x016(bus)}] [size=${len} bytes]`;
       const f = this.recently_freed(dev.id, bus, len);
       if (f) {
@@ -512,17 +513,13 @@ export class Ownership {
   }
 
   /** A segment head's words in reports: its device address, size and direction. */
-  private seg_desc(e: number): string {
-    return `[device address=0x${x016(this.r_bus[e]!)}] [size=${this.r_slen[e]} bytes] [mapped with ${DIR_NAME[this.r_dir[e]!]}]`;
-  }
-
   private check_mapped(e: number, dev: device, bus: number, len: number, write: boolean, started: Site, verb: string): void {
     const type = this.r_type[e]!;
     if (SHARED(type)) return;
     const dir = this.r_dir[e]!;
     if ((write && dir === DMA_TO_DEVICE) || (!write && dir === DMA_FROM_DEVICE)) {
       M.diag.report('DEVICE_ACCESS_WRONG_DIRECTION', [
-        `dmalab: ${who_of(dev)}: device ${verb} a buffer mapped ${DIR_NAME[dir]} ${this.seg_desc(e)}`,
+        `dmalab: ${who_of(dev)}: device ${verb} a buffer mapped ${DIR_NAME[dir]} ${this.desc(e, this.r_slen[e]!)}`,
         `dmalab: ${write ? 'a device that writes the buffer needs DMA_FROM_DEVICE (or DMA_BIDIRECTIONAL)' : 'a device that reads the buffer needs DMA_TO_DEVICE (or DMA_BIDIRECTIONAL)'}; an IOMMU maps it ${dir === DMA_TO_DEVICE ? 'read-only' : 'write-only'}`,
       ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
     }
@@ -538,7 +535,7 @@ export class Ownership {
       const off = bus - this.r_bus[r]!;
       if (off < hi && off + len > lo) {
         M.diag.report('DEVICE_ACCESS_CPU_OWNED', [
-          `dmalab: ${who_of(dev)}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${this.seg_desc(e)}`,
+          `dmalab: ${who_of(dev)}: device ${verb} a buffer the CPU owns and has written since ${type === DT.noncoherent ? 'dma_alloc_noncoherent() or ' : ''}dma_sync_*_for_cpu() ${this.desc(e, this.r_slen[e]!)}`,
           `dmalab: after dma_sync_*_for_cpu() the CPU owns the buffer; call dma_sync_single_for_device() before handing it back to the device (the CPU's writes may still sit in its cache, or in the original buffer with swiotlb)`,
         ], { sites: [['Transfer started at', started], ['Mapped at', this.r_site[e]!]] });
         break;
@@ -598,7 +595,7 @@ export class Ownership {
         const who = own ? 'CPU' : 'the caller';
         const dev = t.dev;
         M.diag.report('CPU_RACES_DEVICE', [
-          `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: ${who} ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(v + (a - phys))} that the device has yet to ${write ? 'read' : 'write'} (${t.what}, still running) [device address=0x${x016(t.bus)}] [size=${t.len} bytes]`,
+          `dmalab: ${who_of(dev)}: ${who} ${write ? 'wrote' : 'read'} ${len} byte${len > 1 ? 's' : ''} at ${px(v + (a - phys))} that the device has yet to ${write ? 'read' : 'write'} (${t.what}, still running) [device address=0x${x016(t.bus)}] [size=${t.len} bytes]`,
           !own
             ? 'dmalab: the driver returned while the transfer it started was still running: wait for it to finish (its interrupt or status bit) before returning'
             : write
@@ -634,7 +631,7 @@ export class Ownership {
     for (const t of this.inflight) {
       if (t.dev !== dev || t.bus >= bus + size || t.bus + t.len <= bus) continue;
       M.diag.report('DMA_UNMAP_IN_FLIGHT', [
-        `dmalab: ${dev_driver_string(dev)} ${dev_name(dev)}: ${op} while the device is still ${t.write ? 'writing' : 'reading'} it [device address=0x${x016(bus)}] [size=${size} bytes] (${t.what})`,
+        `dmalab: ${who_of(dev)}: ${op} while the device is still ${t.write ? 'writing' : 'reading'} it [device address=0x${x016(bus)}] [size=${size} bytes] (${t.what})`,
         'dmalab: wait for the transfer to complete (its interrupt or status bit) before giving the memory back',
       ], { sites: [[`${op} at`, site], ['Transfer started at', t.started]] });
       return;
@@ -690,12 +687,3 @@ set_dma_hooks({
 
 export { TYPE_NAME, DMA_BIDIRECTIONAL };
 
-/** A kernel entry's call site, taken on first use (take_site() consumes the rewritten code's
- *  site, or captures a V8 stack: done once, and only if a report or the trace needs it). */
-class LazySite {
-  private s: Site | undefined;
-  constructor(private readonly entry: Function) {}
-  site(): Site {
-    return (this.s ??= take_site(this.entry));
-  }
-}

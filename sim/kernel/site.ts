@@ -56,6 +56,17 @@ export function take_site(entry: Function): Site {
   return o;
 }
 
+/** take_site(entry), taken on first use: for a check that needs the site only when it reports or
+ *  traces something (a V8 capture costs microseconds; take_site also consumes the rewritten
+ *  code's site, so it is taken once). */
+export class LazySite {
+  private s: Site | undefined;
+  constructor(private readonly entry: Function) {}
+  site(): Site {
+    return (this.s ??= take_site(this.entry));
+  }
+}
+
 // An exception from deep inside the sim must still carry the driver frames that called it.
 if (Error.stackTraceLimit < 40) Error.stackTraceLimit = 40;
 

@@ -6,7 +6,7 @@
 // retires a machine once its test is over); a machine never retired (a unit test, the
 // playground) just lets them go.
 
-/** Free buffers by byte length; a few of each are kept, enough for the next machine. */
+/** Free buffers by byte length, up to KEEP_BYTES in all (a machine gives back a few MiB). */
 const free = new Map<number, ArrayBuffer[]>();
 const KEEP_BYTES = 64 << 20;
 let kept = 0;
