@@ -8,9 +8,9 @@ import { describe, test } from 'vitest';
 import { load_driver } from '../lib/target.ts';
 import { run, lesson_opts, Stop, type Run } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
-import { duart_send, duart_receive } from './lib/duart.ts';
+import { duart_send, duart_receive, duart_line_checks } from './lib/duart.ts';
 import { plug_ctrl, ctrl_of, apply_variant, type Ctrl, type Variant } from './lib/providers.ts';
-import { M, pattern, fill, read, plug_uart, plug_dmac, load_platform, run_for_ms, dmesg, type platform_device,
+import { M, pattern, fill, read, plug_uart, plug_dmac, load_platform, run_for_ms, type platform_device,
   type ShapeName, type DmacOptions, type Uart } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
 import { dmac_driver } from '../../sim/drivers/dma/dmac.ts';
@@ -72,14 +72,8 @@ function require_dma(r: Run, x: Rig, dir: 'tx' | 'rx', before: number): boolean 
 const send = (r: Run, x: Rig, len: number, seed: number) => duart_send(r, x, drv, len, seed, () => mapped(x));
 const receive = (r: Run, x: Rig, len: number, seed: number) => duart_receive(r, x, drv, len, seed, { mapped: () => mapped(x) });
 
-function line_checks(r: Run, x: Rig): void {
-  if (x.uart.overruns) r.finding('DATA_MISMATCH', `the UART's RX FIFO overran ${x.uart.overruns} times: characters were lost`);
-  const bad = dmesg().filter((l) => /dmalab: .*(DR read with the RX FIFO empty|DR written with the TX FIFO full)/.test(l));
-  if (bad.length) r.finding('DATA_MISMATCH', `the UART said: "${bad[0]}"`);
-}
-
 function teardown(r: Run, x: Rig): void {
-  line_checks(r, x);
+  duart_line_checks(r, x);
   const chans = [x.u.rx, x.u.tx].filter((c) => c);
   unbind(r, x.pdev);
   for (const c of chans) if (c!.client_count) r.finding('DMAENGINE_CHAN_LEAK', `after unbind, ${c!.name} is still held`);

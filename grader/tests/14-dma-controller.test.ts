@@ -11,9 +11,9 @@ import { load_driver } from '../lib/target.ts';
 import { run, lesson_opts, Stop, type Run } from './lib/harness.ts';
 import { load, plug, expect_bound, unbind, call } from './lib/platform.ts';
 import { plug_provider, unbind_provider, expect_pool_empty, type Prov } from './lib/pdma.ts';
-import { duart_send, duart_receive } from './lib/duart.ts';
+import { duart_send, duart_receive, duart_line_checks } from './lib/duart.ts';
 import { dmatest_run, type dmatest_params } from './lib/dmatest.ts';
-import { M, pattern, fill, read, plug_node, plug_pdma, plug_uart, plug_i2s, run_for_ms, dmesg, type ShapeName, type PdmaOptions,
+import { M, pattern, fill, read, plug_node, plug_pdma, plug_uart, plug_i2s, run_for_ms, type ShapeName, type PdmaOptions,
   type platform_device } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
 import { spin_lock_irqsave, spin_unlock_irqrestore, DEFINE_SPINLOCK } from '#linux/spinlock';
@@ -245,9 +245,7 @@ function uart_setup(r: Run, o: PdmaOptions = {}): Uart12 {
 }
 
 function uart_teardown(r: Run, x: Uart12): void {
-  if (x.uart.overruns) r.finding('DATA_MISMATCH', `the UART's RX FIFO overran ${x.uart.overruns} times`);
-  const bad = dmesg().find((l) => /DR read with the RX FIFO empty|DR written with the TX FIFO full/.test(l));
-  if (bad) r.finding('DATA_MISMATCH', `the UART said: "${bad}"`);
+  duart_line_checks(r, x);
   unbind(r, x.pdev);
   finish(r, x.p);
 }

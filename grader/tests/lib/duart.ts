@@ -1,7 +1,7 @@
 // Exercise 12's duart driven from a hidden test: a send and a receive, each checked against what
 // the far end of the line heard or said. Exercise 12 grades the learner's duart on the bundled
 // controller; exercise 14 runs 12's solution on the learner's controller.
-import { pattern, fill, read, run_for_ms, type platform_device, type Uart } from '#sim/testing';
+import { pattern, fill, read, run_for_ms, dmesg, type platform_device, type Uart } from '#sim/testing';
 import { kmalloc, kfree, GFP_KERNEL } from '#sim';
 import { call } from './platform.ts';
 import type { Run } from './harness.ts';
@@ -57,4 +57,12 @@ export function duart_receive<U>(r: Run, x: DuartRig<U>, drv: DuartDriver<U>, le
   }
   kfree(buf);
   return ok;
+}
+
+/** What the line itself says went wrong: RX FIFO overruns, and the UART's complaints about a DR
+ *  access the FIFO levels did not allow. */
+export function duart_line_checks(r: Run, x: DuartRig<unknown>): void {
+  if (x.uart.overruns) r.finding('DATA_MISMATCH', `the UART's RX FIFO overran ${x.uart.overruns} times: characters were lost`);
+  const bad = dmesg().find((l) => /dmalab: .*(DR read with the RX FIFO empty|DR written with the TX FIFO full)/.test(l));
+  if (bad) r.finding('DATA_MISMATCH', `the UART said: "${bad}"`);
 }

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { machine, all_shapes, read, fill, pattern, plug_edu, bind, dmesg, codes, type Machine } from '../../testing/index.ts';
 import { kmalloc, kfree } from '../../mm/slab_api.ts';
 import { dma_alloc_coherent } from '../../dma/alloc.ts';
-import { dma_map_single, dma_unmap_single } from '../../dma/mapping.ts';
+import { dma_map_single } from '../../dma/mapping.ts';
 import { DMA_TO_DEVICE, DMA_FROM_DEVICE } from '../../dma/types.ts';
 import { GFP_KERNEL, GFP_DMA } from '../../include/linux/gfp.ts';
 import { take_buffer, give_buffers } from '../../lib/recycle.ts';
